@@ -1,0 +1,123 @@
+import Foundation
+import Yams
+
+/// Everything the registry can be told. Every field has an embedded default, so
+/// `registry serve` runs with no file at all.
+public struct RegistryConfiguration: Sendable, Equatable {
+    public var host = "0.0.0.0"
+    public var port = 5000
+    public var dataDirectory = "./registry-data"
+    /// Whether DELETE on manifests, tags and blobs is allowed.
+    public var deleteEnabled = true
+    /// How long an uploaded, unreferenced blob is protected from garbage collection.
+    public var gcDelay: Duration = .seconds(3600)
+    /// The largest manifest accepted, in bytes.
+    public var maxManifestSize = 4 * 1024 * 1024
+    /// fsync blob bytes before they are recorded (turn off only for throwaway stores).
+    public var syncWrites = true
+    /// How long a request waits for the SQLite write lock before it gets 503.
+    public var databaseBusyTimeout: Duration = .seconds(10)
+
+    public init() {}
+
+    public var listenAddress: String { "\(host):\(port)" }
+
+    /// Parses `HOST:PORT` (or `:PORT`, or `[v6]:PORT`).
+    public mutating func setListen(_ address: String) throws(ConfigurationError) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+              (0...65535).contains(port)
+        else { throw ConfigurationError.invalid(key: "listen", expected: "HOST:PORT", got: address) }
+        var host = String(address[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host.isEmpty ? "0.0.0.0" : host
+        self.port = port
+    }
+
+    /// Reads a YAML file; keys not given keep their defaults.
+    public static func load(file: String, base: RegistryConfiguration = RegistryConfiguration()) throws -> RegistryConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw ConfigurationError.unreadable(file)
+        }
+        let file = try YAMLDecoder().decode(ConfigurationFile.self, from: text)
+        return try file.apply(to: base)
+    }
+}
+
+public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+    case unreadable(String)
+    case invalid(key: String, expected: String, got: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let file): "cannot read configuration file \(file)"
+        case .invalid(let key, let expected, let got): "configuration key '\(key)': expected \(expected), got '\(got)'"
+        }
+    }
+}
+
+/// The YAML shape of the configuration file.
+struct ConfigurationFile: Decodable {
+    var listen: String?
+    var dataDir: String?
+    var storage: Storage?
+    var gc: GC?
+
+    struct Storage: Decodable {
+        var deleteEnabled: Bool?
+        var syncWrites: Bool?
+        var maxManifestSize: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case deleteEnabled = "delete_enabled", syncWrites = "sync_writes", maxManifestSize = "max_manifest_size"
+        }
+    }
+
+    struct GC: Decodable {
+        var delay: String?
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case listen, dataDir = "data_dir", storage, gc
+    }
+
+    func apply(to base: RegistryConfiguration) throws -> RegistryConfiguration {
+        var configuration = base
+        if let listen { try configuration.setListen(listen) }
+        if let dataDir { configuration.dataDirectory = dataDir }
+        if let value = storage?.deleteEnabled { configuration.deleteEnabled = value }
+        if let value = storage?.syncWrites { configuration.syncWrites = value }
+        if let value = storage?.maxManifestSize { configuration.maxManifestSize = value }
+        if let delay = gc?.delay {
+            guard let duration = DurationParser.parse(delay) else {
+                throw ConfigurationError.invalid(key: "gc.delay", expected: "a duration such as 30s, 10m, 1h", got: delay)
+            }
+            configuration.gcDelay = duration
+        }
+        return configuration
+    }
+}
+
+/// Durations as operators write them: `500ms`, `30s`, `10m`, `1h`, `1d`, or plain seconds.
+public enum DurationParser {
+    public static func parse(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
+            guard let value = Double(trimmed.dropLast(suffix.count)), value >= 0 else { return nil }
+            return .milliseconds(Int64(value * factor * 1000))
+        }
+        guard let seconds = Double(trimmed), seconds >= 0 else { return nil }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+}
+
+extension Duration {
+    /// Whole seconds, for SQL date arithmetic.
+    public var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,76 @@
+import GRDB
+import Migrations
+
+/// The SQLite database: one WAL `DatabasePool` (one writer, a pool of readers),
+/// migrated on open. Several processes (the server, `registry-gc`) may open it; they
+/// serialize on SQLite's write lock and wait up to the busy timeout.
+public final class RegistryDatabase: Sendable {
+    public let pool: DatabasePool
+
+    public init(path: String, busyTimeout: Duration = .seconds(10), readOnly: Bool = false) throws {
+        pool = try DatabasePool(path: path, configuration: Self.makeConfiguration(busyTimeout: busyTimeout, readOnly: readOnly))
+    }
+
+    static func makeConfiguration(busyTimeout: Duration, readOnly: Bool) -> Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.readonly = readOnly
+        configuration.busyMode = .timeout(busyTimeout.seconds)
+        configuration.maximumReaderCount = 8
+        configuration.prepareDatabase { db in
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+        }
+        return configuration
+    }
+
+    /// Applies every migration not yet recorded in `schema_migrations`, each in its
+    /// own transaction, in file-name order. Returns the identifiers applied.
+    @discardableResult
+    public func migrate() throws -> [String] {
+        try pool.barrierWriteWithoutTransaction { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version     TEXT PRIMARY KEY,
+                    applied_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now'))
+                )
+                """)
+            var applied: [String] = []
+            for migration in Migrations.all.sorted(by: { $0.identifier < $1.identifier }) {
+                try db.inTransaction(.immediate) {
+                    let done = try Bool.fetchOne(
+                        db, sql: "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)",
+                        arguments: [migration.identifier]) ?? false
+                    if !done {
+                        try db.execute(sql: migration.sql)
+                        try db.execute(sql: "INSERT INTO schema_migrations(version) VALUES (?)", arguments: [migration.identifier])
+                        applied.append(migration.identifier)
+                    }
+                    return .commit
+                }
+            }
+            return applied
+        }
+    }
+
+    /// Whether the schema is at the newest migration this binary knows.
+    public func pendingMigrations() throws -> [String] {
+        try pool.read { db in
+            let exists = try db.tableExists("schema_migrations")
+            let done = exists ? Set(try String.fetchAll(db, sql: "SELECT version FROM schema_migrations")) : []
+            return Migrations.all.map(\.identifier).filter { !done.contains($0) }
+        }
+    }
+}
+
+extension RegistryError {
+    /// SQLITE_BUSY after the busy timeout becomes a retryable 503; other database
+    /// errors stay what they are (an internal error).
+    static func mapping(_ error: any Error) -> any Error {
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            return RegistryError.busy
+        }
+        return error
+    }
+}

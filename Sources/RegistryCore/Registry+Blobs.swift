@@ -1,0 +1,91 @@
+import GRDB
+import OCI
+
+extension Registry {
+    /// A blob linked to the repository. With `refreshLease`, a blob that no manifest
+    /// references and whose lease is more than half spent gets a fresh lease, so a
+    /// client that checks "exists" and then pushes a manifest is never beaten by GC.
+    public func blob(_ repository: RepositoryName, _ digest: Digest, refreshLease: Bool = false) async throws -> BlobInfo {
+        let halfDelay = Int(configuration.gcDelay.seconds / 2)
+        let found = try await read { db -> (size: Int64, leaseLow: Bool)? in
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT b.size,
+                       b.protected_until < strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(halfDelay) seconds') AS lease_low
+                FROM repository_blobs rb
+                JOIN repositories r ON r.id = rb.repository_id
+                JOIN blobs b ON b.digest = rb.digest
+                WHERE r.name = ? AND rb.digest = ?
+                """), arguments: [repository.value, digest.description])
+            return row.map { (size: $0["size"], leaseLow: $0["lease_low"]) }
+        }
+        guard let found else { throw RegistryError.blobUnknown(digest) }
+        if refreshLease, found.leaseLow {
+            try await refreshLeaseIfUnreferenced(digest)
+        }
+        return BlobInfo(digest: digest, size: found.size)
+    }
+
+    func refreshLeaseIfUnreferenced(_ digest: Digest) async throws {
+        let lease = leaseSQL
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE blobs SET protected_until = \(lease)
+                WHERE digest = ? AND protected_until < \(lease)
+                  AND NOT EXISTS (SELECT 1 FROM manifest_blobs WHERE digest = blobs.digest)
+                """, arguments: [digest.description])
+        }
+    }
+
+    /// Opens the blob's file for reading. A row without its file is corruption; it is
+    /// reported as unknown to the client and logged for the operator.
+    public func openBlobFile(_ digest: Digest) throws -> DiskFile {
+        do {
+            return try store.openBlob(digest)
+        } catch {
+            logger.error("blob row without a readable file", metadata: ["digest": "\(digest)", "error": "\(error)"])
+            throw RegistryError.blobUnknown(digest)
+        }
+    }
+
+    /// Links a blob of `source` into `repository` (cross-repository mount). Returns nil
+    /// when the source does not have it, so the caller falls back to an upload.
+    public func mountBlob(_ digest: Digest, into repository: RepositoryName, from source: RepositoryName, audit: AuditContext) async throws -> BlobInfo? {
+        let lease = leaseSQL
+        let size = try await write { db -> Int64? in
+            guard let size = try Int64.fetchOne(db, sql: """
+                SELECT b.size FROM repository_blobs rb
+                JOIN repositories r ON r.id = rb.repository_id
+                JOIN blobs b ON b.digest = rb.digest
+                WHERE r.name = ? AND rb.digest = ?
+                """, arguments: [source.value, digest.description])
+            else { return nil }
+            let repositoryID = try Self.ensureRepository(db, repository, audit: audit)
+            try db.execute(sql: "INSERT OR IGNORE INTO repository_blobs(repository_id, digest) VALUES (?, ?)",
+                           arguments: [repositoryID, digest.description])
+            try db.execute(sql: "UPDATE blobs SET protected_until = max(protected_until, \(lease)) WHERE digest = ?",
+                           arguments: [digest.description])
+            try Self.recordAudit(db, audit, action: "blob.mount", repository: repository, digest: digest.description, size: size)
+            return size
+        }
+        return size.map { BlobInfo(digest: digest, size: $0) }
+    }
+
+    /// Removes the blob from the repository (its link). The bytes stay until GC finds
+    /// them unreferenced everywhere. A blob a manifest of this repository still
+    /// references is refused: deleting it would break that image.
+    public func deleteBlob(_ digest: Digest, from repository: RepositoryName, audit: AuditContext) async throws {
+        guard configuration.deleteEnabled else { throw RegistryError.unsupported("deletes are disabled on this registry") }
+        try await write { db in
+            guard let repositoryID = try Self.repositoryID(db, repository) else { throw RegistryError.blobUnknown(digest) }
+            let users = try String.fetchAll(db, sql: """
+                SELECT m.digest FROM manifest_blobs mb JOIN manifests m ON m.id = mb.manifest_id
+                WHERE m.repository_id = ? AND mb.digest = ? ORDER BY m.digest LIMIT 10
+                """, arguments: [repositoryID, digest.description])
+            guard users.isEmpty else { throw RegistryError.blobReferenced(digest, byManifests: users) }
+            try db.execute(sql: "DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?",
+                           arguments: [repositoryID, digest.description])
+            guard db.changesCount > 0 else { throw RegistryError.blobUnknown(digest) }
+            try Self.recordAudit(db, audit, action: "blob.delete", repository: repository, digest: digest.description)
+        }
+    }
+}

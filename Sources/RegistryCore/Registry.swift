@@ -1,0 +1,84 @@
+import GRDB
+import Logging
+import OCI
+
+/// The registry as a library: the one facade that touches both files and database,
+/// following DESIGN.md's write protocol (a blob file appears or disappears only
+/// inside the write transaction that inserts or deletes its row).
+public final class Registry: Sendable {
+    public let configuration: RegistryConfiguration
+    public let database: RegistryDatabase
+    public let store: BlobStore
+    let sessions = UploadSessions()
+    let logger: Logger
+
+    public init(configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let paths = StoragePaths(root: configuration.dataDirectory)
+        store = BlobStore(paths: paths, syncWrites: configuration.syncWrites)
+        try store.createDirectories()
+        database = try RegistryDatabase(path: paths.database, busyTimeout: configuration.databaseBusyTimeout)
+    }
+
+    /// Creates the directories and applies pending migrations.
+    public static func open(configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage")) throws -> Registry {
+        let registry = try Registry(configuration: configuration, logger: logger)
+        let applied = try registry.database.migrate()
+        if !applied.isEmpty {
+            logger.info("applied migrations", metadata: ["migrations": "\(applied.joined(separator: ", "))"])
+        }
+        return registry
+    }
+
+    /// The lease an unreferenced blob gets: `now + gc delay`, as SQL text.
+    var leaseSQL: String {
+        "strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(Int(configuration.gcDelay.seconds.rounded(.up))) seconds')"
+    }
+
+    /// Runs a write transaction, mapping a busy database to `RegistryError.busy`.
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.pool.write(body)
+        } catch {
+            throw RegistryError.mapping(error)
+        }
+    }
+
+    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.pool.read(body)
+        } catch {
+            throw RegistryError.mapping(error)
+        }
+    }
+}
+
+// MARK: SQL used by several transactions
+
+extension Registry {
+    static func repositoryID(_ db: Database, _ name: RepositoryName) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM repositories WHERE name = ?"), arguments: [name.value])
+    }
+
+    /// The repository's id, creating it (and its audit row) on first use.
+    static func ensureRepository(_ db: Database, _ name: RepositoryName, audit: AuditContext) throws -> Int64 {
+        if let id = try repositoryID(db, name) { return id }
+        try db.execute(sql: "INSERT INTO repositories(name) VALUES (?)", arguments: [name.value])
+        try recordAudit(db, audit, action: "repository.create", repository: name)
+        return db.lastInsertedRowID
+    }
+
+    static func recordAudit(
+        _ db: Database, _ audit: AuditContext, action: String, repository: RepositoryName?,
+        tag: String? = nil, digest: String? = nil, size: Int64? = nil
+    ) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO audit_events(actor, action, repository, tag, digest, size, client_address, user_agent, request_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                audit.actor, action, repository?.value, tag, digest, size,
+                audit.clientAddress, audit.userAgent, audit.requestID,
+            ])
+    }
+}

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import OCI
+
+/// Blob and upload files on local disk. No metadata: the database decides what a
+/// file means; this type only creates, moves, reads and removes files.
+public struct BlobStore: Sendable {
+    public let paths: StoragePaths
+    /// fsync blob bytes before the row that makes them visible is committed.
+    public let syncWrites: Bool
+
+    public init(paths: StoragePaths, syncWrites: Bool = true) {
+        self.paths = paths
+        self.syncWrites = syncWrites
+    }
+
+    public func createDirectories() throws(StorageError) {
+        for directory in paths.directories {
+            try Self.makeDirectory(directory)
+        }
+        for algorithm in Digest.Algorithm.allCases {
+            try Self.makeDirectory("\(paths.blobsDirectory)/\(algorithm.rawValue)")
+        }
+    }
+
+    static func makeDirectory(_ path: String) throws(StorageError) {
+        if mkdir(path, 0o755) != 0, errno != EEXIST {
+            throw StorageError.system("mkdir \(path)", errno)
+        }
+    }
+
+    // MARK: Uploads
+
+    public func createUploadFile(_ id: UploadID) throws(StorageError) -> DiskFile {
+        try DiskFile.open(paths.upload(id), flags: O_RDWR | O_CREAT | O_EXCL)
+    }
+
+    /// Opens an existing upload file for appending, or nil when it is gone.
+    public func openUploadFile(_ id: UploadID) throws(StorageError) -> DiskFile? {
+        do {
+            let file = try DiskFile.open(paths.upload(id), flags: O_RDWR)
+            _ = lseek(file.fd, 0, SEEK_END)
+            return file
+        } catch {
+            if error.errorNumber == ENOENT { return nil }
+            throw error
+        }
+    }
+
+    public func uploadExists(_ id: UploadID) -> Bool {
+        access(paths.upload(id), F_OK) == 0
+    }
+
+    public func removeUploadFile(_ id: UploadID) {
+        unlink(paths.upload(id))
+    }
+
+    /// Moves a finished upload into `blobs/`. Refuses to replace an existing file.
+    public func moveUploadIntoPlace(_ id: UploadID, as digest: Digest) throws(StorageError) {
+        try Self.makeDirectory(paths.blobDirectory(digest))
+        let target = paths.blob(digest)
+        // link + unlink never replaces an existing blob file (rename would).
+        if link(paths.upload(id), target) != 0 {
+            let code = errno
+            if code == EEXIST {
+                // A file without a row (an orphan from an interrupted run): its bytes
+                // are unverified, so ours, which were just verified, replace it.
+                guard rename(paths.upload(id), target) == 0 else { throw StorageError.system("rename", errno) }
+                try syncDirectory(paths.blobDirectory(digest))
+                return
+            }
+            throw StorageError.system("link \(target)", code)
+        }
+        unlink(paths.upload(id))
+        try syncDirectory(paths.blobDirectory(digest))
+    }
+
+    /// Undoes `moveUploadIntoPlace` when the transaction that should have recorded the
+    /// blob failed, so no file appears without its row.
+    public func moveBlobBackToUpload(_ digest: Digest, id: UploadID) {
+        rename(paths.blob(digest), paths.upload(id))
+    }
+
+    private func syncDirectory(_ path: String) throws(StorageError) {
+        guard syncWrites else { return }
+        let dir = try DiskFile.open(path, flags: O_RDONLY | O_DIRECTORY)
+        try dir.sync()
+    }
+
+    // MARK: Blobs
+
+    public func openBlob(_ digest: Digest) throws(StorageError) -> DiskFile {
+        try DiskFile.open(paths.blob(digest), flags: O_RDONLY)
+    }
+
+    public func blobExists(_ digest: Digest) -> Bool {
+        access(paths.blob(digest), F_OK) == 0
+    }
+}

@@ -1,0 +1,11 @@
+import HTTPTypes
+
+extension HTTPField.Name {
+    static let dockerDistributionAPIVersion = Self("Docker-Distribution-API-Version")!
+    static let dockerContentDigest = Self("Docker-Content-Digest")!
+    static let dockerUploadUUID = Self("Docker-Upload-UUID")!
+    static let ociSubject = Self("OCI-Subject")!
+    static let ociFiltersApplied = Self("OCI-Filters-Applied")!
+    static let requestID = Self("X-Request-Id")!
+    static let link = Self("Link")!
+}

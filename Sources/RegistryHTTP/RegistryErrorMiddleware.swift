@@ -1,0 +1,47 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import RegistryCore
+
+/// Renders every failure in the OCI error format and stamps every response with the
+/// API version and the request id. An error nobody expected is logged with the
+/// request id and becomes a 500 that names it; nothing else ever reaches the client.
+struct RegistryErrorMiddleware: RouterMiddleware {
+    typealias Context = RegistryRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = try Self.ociError(for: error, request: request, context: context).response(from: request, context: context)
+        }
+        response.headers[.dockerDistributionAPIVersion] = "registry/2.0"
+        response.headers[.requestID] = context.requestID
+        return response
+    }
+
+    static func ociError(for error: any Error, request: Request, context: Context) -> OCIError {
+        switch error {
+        case let error as OCIError:
+            return error
+        case let error as RegistryError:
+            return OCIError(error)
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound: return OCIError(.notFound, detail: "no such endpoint: \(request.method) \(request.uri.path)")
+            case .methodNotAllowed: return OCIError(.unsupported, detail: "\(request.method) is not supported here")
+            case .contentTooLarge: return OCIError(.sizeInvalid, status: .contentTooLarge, message: "request body too large")
+            case .badRequest: return OCIError(.unsupported, status: .badRequest, message: error.body ?? "bad request")
+            default:
+                if error.status.code < 500 {
+                    return OCIError(.unknown, status: error.status, message: error.body ?? error.status.reasonPhrase)
+                }
+            }
+        default:
+            break
+        }
+        context.logger.error("internal error", metadata: ["request_id": "\(context.requestID)", "error": "\(String(reflecting: error))"])
+        return OCIError(.unknown, message: "internal server error", detail: "request id \(context.requestID)")
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import RegistryCore
+
+/// Per-request context: the client's address and a request id for logs, errors
+/// and the audit trail.
+public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    public let requestID: String
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+        requestID = Self.makeRequestID()
+    }
+
+    /// Manifests are collected with this limit; blobs always stream and are not limited by it.
+    public var maxUploadSize: Int { 4 * 1024 * 1024 + 1 }
+
+    static func makeRequestID() -> String {
+        String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+
+    func audit(_ request: Request) -> AuditContext {
+        AuditContext(
+            actor: "anonymous",
+            clientAddress: remoteAddress?.ipAddress,
+            userAgent: request.headers[.userAgent],
+            requestID: requestID
+        )
+    }
+}

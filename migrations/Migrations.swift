@@ -1,0 +1,16 @@
+/// The schema's history: every `.sql` file in `migrations/`, embedded in the binary
+/// so that a copied executable still migrates. Append; never edit a released file.
+public enum Migrations {
+    public struct Migration: Sendable {
+        public let identifier: String
+        public let sql: String
+    }
+
+    public static let all: [Migration] = [
+        Migration(identifier: "0001_initial", sql: text(PackageResources._001_initial_sql)),
+    ]
+
+    private static func text(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+}
