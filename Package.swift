@@ -71,5 +71,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Drives the built `registry` executable as a separate process with real
+        // clients (skopeo, podman, buildah) and kills it to test crash safety.
+        .testTarget(
+            name: "ClientTests",
+            dependencies: [
+                "OCI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
     ]
 )
