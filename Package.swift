@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "registry", targets: ["registry"]),
+        .executable(name: "registry-gc", targets: ["registry-gc"]),
         .library(name: "RegistryCore", targets: ["RegistryCore"]),
     ],
     dependencies: [
@@ -16,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -27,6 +30,7 @@ let package = Package(
             path: "migrations",
             resources: [
                 .embedInCode("0001_initial.sql"),
+                .embedInCode("0002_garbage_collection.sql"),
             ]
         ),
         .target(
@@ -38,6 +42,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -50,9 +56,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "RegistryCLI",
+            dependencies: [
+                "RegistryCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "registry-gc",
+            dependencies: ["RegistryCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "registry",
             dependencies: [
+                "RegistryCLI",
                 "RegistryCore",
                 "RegistryHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -65,8 +65,10 @@ extension Registry {
     static func ensureRepository(_ db: Database, _ name: RepositoryName, audit: AuditContext) throws -> Int64 {
         if let id = try repositoryID(db, name) { return id }
         try db.execute(sql: "INSERT INTO repositories(name) VALUES (?)", arguments: [name.value])
+        // Read the id before the audit insert replaces `lastInsertedRowID`.
+        let id = db.lastInsertedRowID
         try recordAudit(db, audit, action: "repository.create", repository: name)
-        return db.lastInsertedRowID
+        return id
     }
 
     static func recordAudit(

@@ -22,7 +22,7 @@ public enum RegistryApplication {
 
     public static func build(
         registry: Registry, host: String, port: Int, logger: Logger
-    ) -> some ApplicationProtocol {
+    ) -> Application<RouterResponder<RegistryRequestContext>> {
         Application(
             router: buildRouter(registry: registry),
             configuration: .init(address: .hostname(host, port: port), serverName: "Stowage"),

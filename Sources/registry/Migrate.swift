@@ -1,4 +1,5 @@
 import ArgumentParser
+import RegistryCLI
 import RegistryCore
 
 struct Migrate: AsyncParsableCommand {

@@ -1,13 +1,17 @@
 import ArgumentParser
 import Hummingbird
 import Logging
+import RegistryCLI
 import RegistryCore
 import RegistryHTTP
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the registry server (OCI Distribution Spec v1.1 and Docker Registry HTTP API V2).",
-        discussion: "With no flags: listens on 0.0.0.0:5000, keeps its data in ./registry-data, creates and migrates the database."
+        discussion: """
+            With no flags: listens on 0.0.0.0:5000, keeps its data in ./registry-data, creates and migrates the \
+            database, and collects garbage every hour in the background.
+            """
     )
 
     @OptionGroup var store: StoreOptions
@@ -18,6 +22,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Refuse DELETE of manifests, tags and blobs (UNSUPPORTED, 405).")
     var disableDeletes = false
 
+    @Option(name: .long, help: "Run garbage collection this often, e.g. 10m, 1h; 0 turns the background collector off (default gc.interval, 1h).")
+    var gcInterval: String?
+
+    @Option(name: .long, help: "Protect new, unreferenced blobs and new manifests from GC for this long (default gc.delay, 1h).")
+    var gcDelay: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -25,14 +35,27 @@ struct Serve: AsyncParsableCommand {
         var configuration = try store.configuration()
         if let listen { try configuration.setListen(listen) }
         if disableDeletes { configuration.deleteEnabled = false }
+        if let gcDelay { configuration.gcDelay = try DurationParser.parse(gcDelay, key: "--gc-delay") }
+        if let gcInterval {
+            configuration.gcInterval = try DurationParser.parse(gcInterval, key: "--gc-interval")
+            if configuration.gcInterval == .zero { configuration.gcEnabled = false }
+        }
         var logger = Logger(label: "stowage")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let registry = try Registry.open(configuration: configuration, logger: logger)
+        let collector = GarbageCollector(registry: registry, logger: logger)
+        try await collector.recover()
         logger.info("starting", metadata: [
             "listen": "\(configuration.listenAddress)", "data_dir": "\(configuration.dataDirectory)",
-            "deletes": "\(configuration.deleteEnabled ? "enabled" : "disabled")", "auth": "none",
+            "deletes": "\(configuration.deleteEnabled ? "enabled" : "disabled")",
+            "gc": "\(configuration.gcEnabled ? "every \(configuration.gcInterval), delay \(configuration.gcDelay)" : "off")",
+            "auth": "none (anyone can push and pull)",
         ])
-        let app = RegistryApplication.build(registry: registry, host: configuration.host, port: configuration.port, logger: logger)
+        var app = RegistryApplication.build(registry: registry, host: configuration.host, port: configuration.port, logger: logger)
+        if configuration.gcEnabled {
+            app.addServices(GarbageCollectionService(
+                collector: collector, interval: configuration.gcInterval, options: configuration.gcOptions, logger: logger))
+        }
         try await app.runService()
     }
 }

@@ -17,6 +17,21 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var syncWrites = true
     /// How long a request waits for the SQLite write lock before it gets 503.
     public var databaseBusyTimeout: Duration = .seconds(10)
+    /// The background garbage collector in `registry serve`.
+    public var gcEnabled = true
+    public var gcInterval: Duration = .seconds(3600)
+    /// Whether GC deletes manifests no tag reaches.
+    public var gcDeleteUntagged = false
+    /// Upload sessions idle longer than this are removed by GC.
+    public var uploadTimeout: Duration = .seconds(24 * 3600)
+
+    /// GC options from this configuration.
+    public var gcOptions: GCOptions {
+        var options = GCOptions(delay: gcDelay)
+        options.deleteUntagged = gcDeleteUntagged
+        options.uploadTimeout = uploadTimeout
+        return options
+    }
 
     public init() {}
 
@@ -76,7 +91,15 @@ struct ConfigurationFile: Decodable {
     }
 
     struct GC: Decodable {
+        var enabled: Bool?
+        var interval: String?
         var delay: String?
+        var deleteUntagged: Bool?
+        var uploadTimeout: String?
+
+        enum CodingKeys: String, CodingKey {
+            case enabled, interval, delay, deleteUntagged = "delete_untagged", uploadTimeout = "upload_timeout"
+        }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -90,12 +113,11 @@ struct ConfigurationFile: Decodable {
         if let value = storage?.deleteEnabled { configuration.deleteEnabled = value }
         if let value = storage?.syncWrites { configuration.syncWrites = value }
         if let value = storage?.maxManifestSize { configuration.maxManifestSize = value }
-        if let delay = gc?.delay {
-            guard let duration = DurationParser.parse(delay) else {
-                throw ConfigurationError.invalid(key: "gc.delay", expected: "a duration such as 30s, 10m, 1h", got: delay)
-            }
-            configuration.gcDelay = duration
-        }
+        if let value = gc?.enabled { configuration.gcEnabled = value }
+        if let value = gc?.deleteUntagged { configuration.gcDeleteUntagged = value }
+        if let text = gc?.delay { configuration.gcDelay = try DurationParser.parse(text, key: "gc.delay") }
+        if let text = gc?.interval { configuration.gcInterval = try DurationParser.parse(text, key: "gc.interval") }
+        if let text = gc?.uploadTimeout { configuration.uploadTimeout = try DurationParser.parse(text, key: "gc.upload_timeout") }
         return configuration
     }
 }
@@ -111,6 +133,14 @@ public enum DurationParser {
         }
         guard let seconds = Double(trimmed), seconds >= 0 else { return nil }
         return .milliseconds(Int64(seconds * 1000))
+    }
+
+    /// Parses or names the key that was wrong.
+    public static func parse(_ text: String, key: String) throws(ConfigurationError) -> Duration {
+        guard let duration = parse(text) else {
+            throw ConfigurationError.invalid(key: key, expected: "a duration such as 30s, 10m, 1h", got: text)
+        }
+        return duration
     }
 }
 

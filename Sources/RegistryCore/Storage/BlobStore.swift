@@ -98,3 +98,35 @@ public struct BlobStore: Sendable {
         access(paths.blob(digest), F_OK) == 0
     }
 }
+
+// MARK: Trash (garbage collection)
+
+extension BlobStore {
+    /// `trash/<algorithm>-<hex>`: one name per digest.
+    public func trashPath(_ digest: Digest) -> String {
+        "\(paths.trashDirectory)/\(digest.algorithm.rawValue)-\(digest.encoded)"
+    }
+
+    /// Moves a blob file to trash. Returns false when there was no file.
+    public func moveBlobToTrash(_ digest: Digest) throws(StorageError) -> Bool {
+        if rename(paths.blob(digest), trashPath(digest)) == 0 { return true }
+        if errno == ENOENT { return false }
+        throw StorageError.system("rename to trash", errno)
+    }
+
+    public func restoreBlobFromTrash(_ digest: Digest) {
+        rename(trashPath(digest), paths.blob(digest))
+    }
+
+    public func removeFromTrash(_ digest: Digest) {
+        unlink(trashPath(digest))
+    }
+
+    /// Digests of the files in trash/.
+    public func trashedDigests() -> [Digest] {
+        DirectoryListing.names(paths.trashDirectory).compactMap { name in
+            guard let dash = name.firstIndex(of: "-") else { return nil }
+            return Digest("\(name[..<dash]):\(name[name.index(after: dash)...])")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import RegistryCore
+
+/// The flags of `registry-gc` and `registry garbage-collect`.
+public struct GCCommandOptions: ParsableArguments {
+    public init() {}
+
+    @Flag(name: .long, help: "Report exactly what would be deleted; change nothing (the run is still recorded in gc_runs).")
+    public var dryRun = false
+
+    @Flag(name: [.long, .customShort("m")], help: "Also delete manifests that no tag reaches (through index children and referrer subjects).")
+    public var deleteUntagged = false
+
+    @Option(name: .long, help: "Keep manifests and orphan files younger than this, e.g. 30s, 10m, 1h (default: gc.delay, 1h). Unreferenced blobs are also kept until the lease the server gave them at upload runs out.")
+    public var delay: String?
+
+    @Option(name: .long, help: "Cancel upload sessions idle longer than this (default: gc.upload_timeout, 24h).")
+    public var uploadTimeout: String?
+
+    @Flag(name: .long, help: "Also walk the disk: remove orphan files, report rows whose file is missing.")
+    public var full = false
+
+    @Flag(name: .long, help: "Print the report as JSON on standard output.")
+    public var json = false
+
+    @Flag(name: .shortAndLong, help: "List every deleted manifest and blob in the summary.")
+    public var verbose = false
+
+    /// The run's options: the configuration's, overridden by these flags.
+    public func options(_ configuration: RegistryConfiguration) throws -> GCOptions {
+        var options = configuration.gcOptions
+        options.trigger = .cli
+        options.dryRun = dryRun
+        options.fullScan = full
+        if deleteUntagged { options.deleteUntagged = true }
+        if let delay { options.delay = try DurationParser.parse(delay, key: "--delay") }
+        if let uploadTimeout { options.uploadTimeout = try DurationParser.parse(uploadTimeout, key: "--upload-timeout") }
+        return options
+    }
+}

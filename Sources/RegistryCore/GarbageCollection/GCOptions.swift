@@ -1,0 +1,26 @@
+/// How one garbage-collection run behaves.
+public struct GCOptions: Sendable {
+    public enum Trigger: String, Sendable {
+        case service
+        case cli
+    }
+
+    /// Report what would be deleted; write nothing but the `gc_runs` row.
+    public var dryRun = false
+    /// Delete manifests no tag reaches (through index children and referrers' subjects).
+    public var deleteUntagged = false
+    /// Blobs and manifests younger than this, and unreferenced blobs whose lease has
+    /// not run out, are kept.
+    public var delay: Duration
+    /// Upload sessions idle longer than this are cancelled.
+    public var uploadTimeout: Duration = .seconds(24 * 3600)
+    /// Also walk the disk: orphan files without a row, rows without a file.
+    public var fullScan = false
+    public var trigger: Trigger = .cli
+    /// Rows per write transaction; small so that each holds the write lock briefly.
+    public var batchSize = 100
+
+    public init(delay: Duration) {
+        self.delay = delay
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+
+extension GarbageCollector {
+    static let leaseDuration = 600
+    static var holderName: String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid())"
+    }
+
+    /// Takes the one collector lease. A lease held by a process of this host that no
+    /// longer exists (a collector killed mid-run) is taken over at once.
+    func acquireLease() async throws -> String {
+        let me = Self.holderName
+        let host = ProcessInfo.processInfo.hostName
+        let result = try await registry.write { db -> GCError? in
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT holder, expires_at, expires_at > strftime('%Y-%m-%d %H:%M:%f', 'now') AS valid FROM gc_lease WHERE id = 1
+                """) {
+                let holder: String = row["holder"]
+                let valid: Bool = row["valid"]
+                if valid, holder != me, Self.isAlive(holder, localHost: host) {
+                    return GCError.leaseHeld(holder: holder, until: row["expires_at"])
+                }
+            }
+            try db.execute(sql: """
+                INSERT INTO gc_lease(id, holder, expires_at)
+                VALUES (1, ?, strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(Self.leaseDuration) seconds'))
+                ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
+                    expires_at = excluded.expires_at
+                """, arguments: [me])
+            return nil
+        }
+        if let result {
+            metrics.leaseWaits.increment()
+            throw result
+        }
+        return me
+    }
+
+    /// Extends the lease; done inside each sweep transaction.
+    static func renewLease(_ db: Database, holder: String) throws {
+        try db.execute(sql: """
+            UPDATE gc_lease SET expires_at = strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(leaseDuration) seconds')
+            WHERE id = 1 AND holder = ?
+            """, arguments: [holder])
+    }
+
+    func releaseLease(_ holder: String) {
+        _ = try? database.write { db in
+            try db.execute(sql: "DELETE FROM gc_lease WHERE id = 1 AND holder = ?", arguments: [holder])
+        }
+    }
+
+    private static func isAlive(_ holder: String, localHost: String) -> Bool {
+        guard let colon = holder.lastIndex(of: ":"), holder[..<colon] == localHost,
+              let pid = Int32(holder[holder.index(after: colon)...])
+        else { return true }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+}

@@ -1,0 +1,43 @@
+import GRDB
+import OCI
+
+extension GarbageCollector {
+    /// Finishes or undoes whatever a crash interrupted, at start and at each run:
+    /// a journaled deletion (committed) is finished by unlinking its trash file; a
+    /// trash file whose row still exists (its transaction never committed) goes
+    /// back into `blobs/`.
+    public func recover() async throws {
+        let journaled = try await registry.read { db in try String.fetchAll(db, sql: "SELECT digest FROM blob_deletions") }
+        try await purgeTrash(journaled)
+        let trashed = store.trashedDigests()
+        guard !trashed.isEmpty else { return }
+        let withRows = try await registry.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT digest FROM blobs WHERE digest IN (SELECT value FROM json_each(?))",
+                                    arguments: [Self.jsonArray(trashed.map(\.description))]))
+        }
+        // Under the write lock, so no transaction can insert or delete these rows meanwhile.
+        let store = self.store
+        try await registry.write { db in
+            for digest in trashed {
+                let hasRow = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blobs WHERE digest = ?)",
+                                               arguments: [digest.description]) ?? false
+                if hasRow, withRows.contains(digest.description), !store.blobExists(digest) {
+                    store.restoreBlobFromTrash(digest)
+                } else {
+                    store.removeFromTrash(digest)
+                }
+            }
+        }
+        logger.info("recovered interrupted garbage collection", metadata: ["trash_files": "\(trashed.count)"])
+    }
+
+    /// Unlinks trash files of committed deletions and clears their journal rows.
+    func purgeTrash(_ digests: [String]) async throws {
+        guard !digests.isEmpty else { return }
+        for digest in digests.compactMap(Digest.init) { store.removeFromTrash(digest) }
+        try await registry.write { db in
+            try db.execute(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))",
+                           arguments: [Self.jsonArray(digests)])
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+import Logging
+import OCI
+
+extension GarbageCollector {
+    /// Deletes what the plan names, in small transactions that re-check each
+    /// decision: manifests (parents before children), then blobs, then uploads.
+    func sweep(
+        _ plan: GCPlan, options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
+        progress: (@Sendable (String) -> Void)?
+    ) async throws {
+        try await sweepManifests(plan.manifests, options: options, runID: runID, holder: holder, report: &report, progress: progress)
+        // Blobs the deleted manifests referenced were queued by triggers; the plan
+        // already names those whose lease has run out.
+        try await sweepBlobs(plan.blobs, options: options, runID: runID, holder: holder, report: &report, progress: progress)
+        try await sweepUploads(plan.uploads, options: options, runID: runID, holder: holder, report: &report)
+        try await trimQueues(plan, options: options, report: &report)
+    }
+
+    private func sweepManifests(
+        _ manifests: [GCPlan.Manifest], options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
+        progress: (@Sendable (String) -> Void)?
+    ) async throws {
+        var pending = manifests
+        while !pending.isEmpty {
+            var deferred: [GCPlan.Manifest] = []
+            var progressMade = false
+            for start in stride(from: 0, to: pending.count, by: options.batchSize) {
+                let batch = Array(pending[start..<min(start + options.batchSize, pending.count)])
+                let outcome = try await timedWrite(&report) { db -> (deleted: [GCPlan.Manifest], waiting: [GCPlan.Manifest]) in
+                    try Self.renewLease(db, holder: holder)
+                    let ids = batch.map(\.id)
+                    let live = try Self.liveManifests(db, among: ids, delay: options.delay)
+                    let withParents = Set(try Int64.fetchAll(db, sql: """
+                        SELECT DISTINCT child_id FROM manifest_children WHERE child_id IN (SELECT value FROM json_each(?))
+                        """, arguments: [Self.jsonArray(ids)]))
+                    let present = Set(try Int64.fetchAll(db, sql: "SELECT id FROM manifests WHERE id IN (SELECT value FROM json_each(?))",
+                                                         arguments: [Self.jsonArray(ids)]))
+                    var deleted: [GCPlan.Manifest] = [], waiting: [GCPlan.Manifest] = []
+                    for manifest in batch where present.contains(manifest.id) && !live.contains(manifest.id) {
+                        if withParents.contains(manifest.id) {
+                            waiting.append(manifest)
+                            continue
+                        }
+                        try db.execute(sql: "DELETE FROM manifests WHERE id = ?", arguments: [manifest.id])
+                        try Self.recordGCAudit(db, action: "gc.manifest.delete", repository: manifest.repository,
+                                               digest: manifest.digest, size: manifest.size, runID: runID)
+                        deleted.append(manifest)
+                    }
+                    return (deleted, waiting)
+                }
+                report.manifests += outcome.deleted.map(\.entry)
+                deferred += outcome.waiting
+                progressMade = progressMade || !outcome.deleted.isEmpty
+                progress?("manifests: \(report.manifests.count)/\(manifests.count) deleted")
+            }
+            // Children wait for their garbage parents; without progress the rest are kept.
+            pending = progressMade ? deferred : []
+        }
+    }
+
+    private func sweepBlobs(
+        _ blobs: [GCReport.BlobEntry], options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
+        progress: (@Sendable (String) -> Void)?
+    ) async throws {
+        let store = self.store
+        let logger = self.logger
+        for start in stride(from: 0, to: blobs.count, by: options.batchSize) {
+            let batch = Array(blobs[start..<min(start + options.batchSize, blobs.count)])
+            let deleted = try await timedWrite(&report) { db -> [GCReport.BlobEntry] in
+                try Self.renewLease(db, holder: holder)
+                // The re-check: still unreferenced, lease still run out.
+                let rows = try Row.fetchAll(db, sql: """
+                    DELETE FROM blobs WHERE digest IN (
+                        SELECT b.digest FROM blobs b WHERE b.digest IN (SELECT value FROM json_each(?))
+                          AND b.protected_until < strftime('%Y-%m-%d %H:%M:%f', 'now')
+                          AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)
+                    ) RETURNING digest, size
+                    """, arguments: [Self.jsonArray(batch.map(\.digest))])
+                    .map { GCReport.BlobEntry(digest: $0["digest"], size: $0["size"]) }
+                return try Self.trashFiles(db, rows, store: store, runID: runID, logger: logger)
+            }
+            try await purgeTrash(deleted.map(\.digest))
+            report.blobs += deleted
+            progress?("blobs: \(report.blobs.count)/\(blobs.count) deleted")
+        }
+    }
+
+    /// Inside the deleting transaction: links go, files move to trash and are
+    /// journaled. If anything fails, the files moved so far are moved back and the
+    /// transaction rolls back, so rows and files never disagree.
+    private static func trashFiles(
+        _ db: Database, _ rows: [GCReport.BlobEntry], store: BlobStore, runID: Int64, logger: Logger
+    ) throws -> [GCReport.BlobEntry] {
+        var moved: [Digest] = []
+        do {
+            for row in rows {
+                guard let digest = Digest(row.digest) else { continue }
+                try db.execute(sql: "DELETE FROM repository_blobs WHERE digest = ?", arguments: [row.digest])
+                try db.execute(sql: "INSERT OR REPLACE INTO blob_deletions(digest, size, gc_run_id) VALUES (?, ?, ?)",
+                               arguments: [row.digest, row.size, runID])
+                try recordGCAudit(db, action: "gc.blob.delete", repository: nil, digest: row.digest, size: row.size, runID: runID)
+                if try store.moveBlobToTrash(digest) {
+                    moved.append(digest)
+                } else {
+                    logger.warning("blob row without a file, row deleted", metadata: ["digest": "\(digest)"])
+                }
+            }
+            return rows
+        } catch {
+            for digest in moved { store.restoreBlobFromTrash(digest) }
+            throw error
+        }
+    }
+
+    static func recordGCAudit(_ db: Database, action: String, repository: String?, digest: String, size: Int64, runID: Int64) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO audit_events(actor, action, repository, digest, size, gc_run_id) VALUES ('gc', ?, ?, ?, ?, ?)
+            """).execute(arguments: [action, repository, digest, size, runID])
+    }
+
+    private func sweepUploads(_ uploads: [String], options: GCOptions, runID: Int64, holder: String, report: inout GCReport) async throws {
+        let timeout = Int(options.uploadTimeout.seconds)
+        for start in stride(from: 0, to: uploads.count, by: options.batchSize) {
+            let batch = Array(uploads[start..<min(start + options.batchSize, uploads.count)])
+            let deleted = try await timedWrite(&report) { db -> [String] in
+                try Self.renewLease(db, holder: holder)
+                return try String.fetchAll(db, sql: """
+                    DELETE FROM uploads WHERE id IN (SELECT value FROM json_each(?))
+                      AND updated_at < strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(timeout) seconds')
+                    RETURNING id
+                    """, arguments: [Self.jsonArray(batch)])
+            }
+            for id in deleted.compactMap(UploadID.init) { store.removeUploadFile(id) }
+            report.uploads += deleted
+        }
+    }
+
+    /// Candidates found live (and not young) or referenced leave the queues; each is
+    /// re-checked inside the transaction so a change since the mark keeps it queued.
+    private func trimQueues(_ plan: GCPlan, options: GCOptions, report: inout GCReport) async throws {
+        for start in stride(from: 0, to: plan.liveManifests.count, by: options.batchSize * 10) {
+            let batch = Array(plan.liveManifests[start..<min(start + options.batchSize * 10, plan.liveManifests.count)])
+            try await timedWrite(&report) { db in
+                let live = try Self.liveManifests(db, among: batch, delay: options.delay)
+                let oldLive = try Int64.fetchAll(db, sql: """
+                    SELECT id FROM manifests WHERE id IN (SELECT value FROM json_each(?))
+                      AND created_at <= \(Self.cutoffSQL(options.delay))
+                    """, arguments: [Self.jsonArray(Array(live))])
+                try db.execute(sql: "DELETE FROM gc_manifest_candidates WHERE manifest_id IN (SELECT value FROM json_each(?))",
+                               arguments: [Self.jsonArray(oldLive)])
+            }
+        }
+        if !plan.staleManifestCandidates.isEmpty {
+            try await timedWrite(&report) { db in
+                try db.execute(sql: """
+                    DELETE FROM gc_manifest_candidates WHERE manifest_id IN (SELECT value FROM json_each(?))
+                      AND NOT EXISTS (SELECT 1 FROM manifests WHERE id = manifest_id)
+                    """, arguments: [Self.jsonArray(plan.staleManifestCandidates)])
+            }
+        }
+        for start in stride(from: 0, to: plan.referencedBlobs.count, by: options.batchSize * 10) {
+            let batch = Array(plan.referencedBlobs[start..<min(start + options.batchSize * 10, plan.referencedBlobs.count)])
+            try await timedWrite(&report) { db in
+                try db.execute(sql: """
+                    DELETE FROM gc_blob_candidates WHERE digest IN (SELECT value FROM json_each(?))
+                      AND EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = gc_blob_candidates.digest)
+                    """, arguments: [Self.jsonArray(batch)])
+            }
+        }
+    }
+}
