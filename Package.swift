@@ -90,6 +90,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // GC scenarios on a real store, the race stress test against a separate
+        // `registry-gc` process, and kill -9 of `registry-gc` mid-sweep.
+        .testTarget(
+            name: "GarbageCollectionTests",
+            dependencies: [
+                "RegistryCore", "RegistryHTTP", "OCI",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         // Drives the built `registry` executable as a separate process with real
         // clients (skopeo, podman, buildah) and kills it to test crash safety.
         .testTarget(
