@@ -80,7 +80,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
-        .testTarget(name: "RegistryCoreTests", dependencies: ["RegistryCore", "OCI"]),
+        .testTarget(
+            name: "RegistryCoreTests",
+            dependencies: ["RegistryCore", "OCI", "Migrations", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "RegistryHTTPTests",
             dependencies: [
