@@ -39,7 +39,8 @@ CREATE TABLE manifests (
     size            INTEGER NOT NULL,
     payload         BLOB NOT NULL,
     annotations     TEXT,  -- JSON object, as pushed, for the referrers API
-    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),
+    created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),  -- first push
+    pushed_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),  -- latest push of these bytes
     UNIQUE (repository_id, digest)
 );
 CREATE INDEX manifests_by_subject ON manifests(repository_id, subject_digest)

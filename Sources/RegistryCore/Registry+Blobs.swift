@@ -2,9 +2,11 @@ import GRDB
 import OCI
 
 extension Registry {
-    /// A blob linked to the repository. With `refreshLease`, a blob that no manifest
-    /// references and whose lease is more than half spent gets a fresh lease, so a
-    /// client that checks "exists" and then pushes a manifest is never beaten by GC.
+    /// A blob linked to the repository. With `refreshLease` (a HEAD), a blob whose
+    /// lease is more than half spent gets a fresh one, so a client that checks
+    /// "exists" and then pushes a manifest is never beaten by GC, even when the
+    /// manifests that referenced the blob are deleted meanwhile. At most one write
+    /// per blob per half delay.
     public func blob(_ repository: RepositoryName, _ digest: Digest, refreshLease: Bool = false) async throws -> BlobInfo {
         let halfDelay = Int(configuration.gcDelay.seconds / 2)
         let found = try await read { db -> (size: Int64, leaseLow: Bool)? in
@@ -20,18 +22,17 @@ extension Registry {
         }
         guard let found else { throw RegistryError.blobUnknown(digest) }
         if refreshLease, found.leaseLow {
-            try await refreshLeaseIfUnreferenced(digest)
+            try await refreshLease(digest)
         }
         return BlobInfo(digest: digest, size: found.size)
     }
 
-    func refreshLeaseIfUnreferenced(_ digest: Digest) async throws {
+    func refreshLease(_ digest: Digest) async throws {
         let lease = leaseSQL
         try await write { db in
             try db.execute(sql: """
                 UPDATE blobs SET protected_until = \(lease)
                 WHERE digest = ? AND protected_until < \(lease)
-                  AND NOT EXISTS (SELECT 1 FROM manifest_blobs WHERE digest = blobs.digest)
                 """, arguments: [digest.description])
         }
     }

@@ -25,7 +25,8 @@ extension Registry {
 
     /// Fetches one row more than asked to know whether another page follows.
     private static func page(_ statement: Statement, arguments: StatementArguments, last: String?, limit: Int?) throws -> ListPage {
-        let sqlLimit = limit.map { $0 + 1 } ?? -1
+        // n may be as large as Int.max: asking for one more row must not overflow (-1 = no limit).
+        let sqlLimit = limit.map { $0 < Int.max ? $0 + 1 : -1 } ?? -1
         var items = try String.fetchAll(statement, arguments: arguments + [last ?? "", sqlLimit])
         guard let limit, items.count > limit else { return ListPage(items: items, next: nil) }
         items.removeLast()

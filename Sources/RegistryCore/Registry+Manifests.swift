@@ -67,6 +67,9 @@ extension Registry {
     ) throws -> Int64 {
         if let id = try Int64.fetchOne(db, sql: "SELECT id FROM manifests WHERE repository_id = ? AND digest = ?",
                                        arguments: [repositoryID, digest.description]) {
+            // A re-push is a new promise to the client: GC counts the delay from it.
+            try db.execute(sql: "UPDATE manifests SET pushed_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = ?", arguments: [id])
+            try recordAudit(db, audit, action: "manifest.put", repository: repository, digest: digest.description, size: Int64(payload.count))
             return id
         }
         try db.execute(sql: """

@@ -43,20 +43,19 @@ extension Registry {
     ) async throws -> UploadWriter {
         let storedSize = try await uploadSize(repository, id)
         let cached = try await sessions.checkout(id)
+        let state: UploadSessions.State
         do {
-            let state = try cached.flatMap { $0.offset == storedSize && $0.hasher.algorithm == algorithm ? $0 : nil }
+            state = try cached.flatMap { $0.offset == storedSize && $0.hasher.algorithm == algorithm ? $0 : nil }
                 ?? resumeFromDisk(id, storedSize: storedSize, algorithm: algorithm)
-            if let expectedOffset, expectedOffset != state.offset {
-                await sessions.checkin(id, state: state)
-                throw RegistryError.uploadRangeInvalid(storedSize: state.offset)
-            }
-            return UploadWriter(id: id, repository: repository, file: state.file, hasher: state.hasher, offset: state.offset)
-        } catch let error as RegistryError {
-            throw error
         } catch {
             await sessions.checkin(id, state: nil)
             throw error
         }
+        if let expectedOffset, expectedOffset != state.offset {
+            await sessions.checkin(id, state: state)
+            throw RegistryError.uploadRangeInvalid(storedSize: state.offset)
+        }
+        return UploadWriter(id: id, repository: repository, file: state.file, hasher: state.hasher, offset: state.offset)
     }
 
     /// Rebuilds a session after a restart (or a failed request): the file is cut back

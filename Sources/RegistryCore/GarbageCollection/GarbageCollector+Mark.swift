@@ -45,7 +45,7 @@ extension GarbageCollector {
                     JOIN manifests s ON s.repository_id = m.repository_id AND s.digest = m.subject_digest
             )
             SELECT DISTINCT up.origin FROM up JOIN manifests x ON x.id = up.id
-            WHERE x.created_at > \(cutoffSQL(delay)) OR EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = x.id)
+            WHERE x.pushed_at > \(cutoffSQL(delay)) OR EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = x.id)
             """
         return Set(try Int64.fetchAll(db, sql: sql, arguments: [jsonArray(ids)]))
     }
@@ -65,7 +65,7 @@ extension GarbageCollector {
             var garbage: [Int64: GCPlan.Manifest] = [:]
             if options.deleteUntagged {
                 let queued = try Row.fetchAll(db, sql: """
-                    SELECT c.manifest_id, m.id AS present, m.created_at <= \(Self.cutoffSQL(options.delay)) AS old
+                    SELECT c.manifest_id, m.id AS present, m.pushed_at <= \(Self.cutoffSQL(options.delay)) AS old
                     FROM gc_manifest_candidates c LEFT JOIN manifests m ON m.id = c.manifest_id
                     """)
                 plan.staleManifestCandidates = queued.filter { ($0["present"] as Int64?) == nil }.map { $0["manifest_id"] }

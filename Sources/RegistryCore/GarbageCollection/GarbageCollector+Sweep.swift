@@ -146,7 +146,7 @@ extension GarbageCollector {
                 let live = try Self.liveManifests(db, among: batch, delay: options.delay)
                 let oldLive = try Int64.fetchAll(db, sql: """
                     SELECT id FROM manifests WHERE id IN (SELECT value FROM json_each(?))
-                      AND created_at <= \(Self.cutoffSQL(options.delay))
+                      AND pushed_at <= \(Self.cutoffSQL(options.delay))
                     """, arguments: [Self.jsonArray(Array(live))])
                 try db.execute(sql: "DELETE FROM gc_manifest_candidates WHERE manifest_id IN (SELECT value FROM json_each(?))",
                                arguments: [Self.jsonArray(oldLive)])
