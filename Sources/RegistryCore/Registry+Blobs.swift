@@ -22,7 +22,7 @@ extension Registry {
         }
         guard let found else { throw RegistryError.blobUnknown(digest) }
         if refreshLease, found.leaseLow {
-            try await refreshLease(digest)
+            try await self.refreshLease(digest)
         }
         return BlobInfo(digest: digest, size: found.size)
     }
