@@ -31,6 +31,7 @@ let package = Package(
             resources: [
                 .embedInCode("0001_initial.sql"),
                 .embedInCode("0002_garbage_collection.sql"),
+                .embedInCode("0003_audit.sql"),
             ]
         ),
         .target(

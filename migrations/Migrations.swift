@@ -9,6 +9,7 @@ public enum Migrations {
     public static let all: [Migration] = [
         Migration(identifier: "0001_initial", sql: text(PackageResources._001_initial_sql)),
         Migration(identifier: "0002_garbage_collection", sql: text(PackageResources._002_garbage_collection_sql)),
+        Migration(identifier: "0003_audit", sql: text(PackageResources._003_audit_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String {

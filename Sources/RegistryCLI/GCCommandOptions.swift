@@ -20,6 +20,9 @@ public struct GCCommandOptions: ParsableArguments {
     @Flag(name: .long, help: "Also walk the disk: remove orphan files, report rows whose file is missing.")
     public var full = false
 
+    @Option(name: .long, help: "Rows deleted per write transaction (default 100). Smaller batches hold the SQLite write lock for less time.")
+    public var batchSize: Int?
+
     @Flag(name: .long, help: "Print the report as JSON on standard output.")
     public var json = false
 
@@ -35,6 +38,10 @@ public struct GCCommandOptions: ParsableArguments {
         if deleteUntagged { options.deleteUntagged = true }
         if let delay { options.delay = try DurationParser.parse(delay, key: "--delay") }
         if let uploadTimeout { options.uploadTimeout = try DurationParser.parse(uploadTimeout, key: "--upload-timeout") }
+        if let batchSize {
+            guard batchSize > 0 else { throw ConfigurationError.invalid(key: "--batch-size", expected: "a positive number", got: "\(batchSize)") }
+            options.batchSize = batchSize
+        }
         return options
     }
 }

@@ -8,11 +8,10 @@ extension Registry {
     /// manifests that referenced the blob are deleted meanwhile. At most one write
     /// per blob per half delay.
     public func blob(_ repository: RepositoryName, _ digest: Digest, refreshLease: Bool = false) async throws -> BlobInfo {
-        let halfDelay = Int(configuration.gcDelay.seconds / 2)
+        let halfSpent = Self.nowSQL(plus: configuration.gcDelay / 2)
         let found = try await read { db -> (size: Int64, leaseLow: Bool)? in
             let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT b.size,
-                       b.protected_until < strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(halfDelay) seconds') AS lease_low
+                SELECT b.size, b.protected_until < \(halfSpent) AS lease_low
                 FROM repository_blobs rb
                 JOIN repositories r ON r.id = rb.repository_id
                 JOIN blobs b ON b.digest = rb.digest
@@ -21,19 +20,30 @@ extension Registry {
             return row.map { (size: $0["size"], leaseLow: $0["lease_low"]) }
         }
         guard let found else { throw RegistryError.blobUnknown(digest) }
-        if refreshLease, found.leaseLow {
-            try await self.refreshLease(digest)
+        if refreshLease, found.leaseLow, try await !self.refreshLease(repository, digest) {
+            // Collected between the read and the renewal: "found" would be a promise
+            // the registry cannot keep, so the client is told to upload it.
+            throw RegistryError.blobUnknown(digest)
         }
         return BlobInfo(digest: digest, size: found.size)
     }
 
-    func refreshLease(_ digest: Digest) async throws {
+    /// Renews the lease of a blob still linked to the repository, under the write lock
+    /// (so GC cannot delete it between the check and the renewal); false when the
+    /// link is gone.
+    func refreshLease(_ repository: RepositoryName, _ digest: Digest) async throws -> Bool {
         let lease = leaseSQL
-        try await write { db in
+        return try await write { db in
+            let linked = try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
+                               WHERE r.name = ? AND rb.digest = ?)
+                """, arguments: [repository.value, digest.description]) ?? false
+            guard linked else { return false }
             try db.execute(sql: """
                 UPDATE blobs SET protected_until = \(lease)
                 WHERE digest = ? AND protected_until < \(lease)
                 """, arguments: [digest.description])
+            return true
         }
     }
 

@@ -10,6 +10,8 @@ public final class Registry: Sendable {
     public let database: RegistryDatabase
     public let store: BlobStore
     let sessions = UploadSessions()
+    /// Manifest pulls waiting to be written to the audit trail.
+    public let pulls: PullRecorder
     let logger: Logger
 
     public init(configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage")) throws {
@@ -19,6 +21,7 @@ public final class Registry: Sendable {
         store = BlobStore(paths: paths, syncWrites: configuration.syncWrites)
         try store.createDirectories()
         database = try RegistryDatabase(path: paths.database, busyTimeout: configuration.databaseBusyTimeout)
+        pulls = PullRecorder(database: database)
     }
 
     /// Creates the directories and applies pending migrations.
@@ -33,7 +36,24 @@ public final class Registry: Sendable {
 
     /// The lease an unreferenced blob gets: `now + gc delay`, as SQL text.
     var leaseSQL: String {
-        "strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(Int(configuration.gcDelay.seconds.rounded(.up))) seconds')"
+        Self.nowSQL(plus: configuration.gcDelay)
+    }
+
+    /// `now + offset` (or `now - offset`) as SQL timestamp text, to the millisecond:
+    /// an operator's `500ms` is 500 ms, not a second, and half of a 1 s lease is 0.5 s.
+    static func nowSQL(plus offset: Duration) -> String {
+        "strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(millisecondsText(offset)) seconds')"
+    }
+
+    static func nowSQL(minus offset: Duration) -> String {
+        "strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(millisecondsText(offset)) seconds')"
+    }
+
+    /// A non-negative duration as `S.mmm`, rounded up to the millisecond.
+    private static func millisecondsText(_ duration: Duration) -> String {
+        let milliseconds = max(0, Int64((duration.seconds * 1000).rounded(.up)))
+        let fraction = String(milliseconds % 1000)
+        return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
     }
 
     /// Runs a write transaction, mapping a busy database to `RegistryError.busy`.

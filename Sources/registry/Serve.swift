@@ -52,6 +52,7 @@ struct Serve: AsyncParsableCommand {
             "auth": "none (anyone can push and pull)",
         ])
         var app = RegistryApplication.build(registry: registry, host: configuration.host, port: configuration.port, logger: logger)
+        app.addServices(AuditService(registry: registry, logger: logger))
         if configuration.gcEnabled {
             app.addServices(GarbageCollectionService(
                 collector: collector, interval: configuration.gcInterval, options: configuration.gcOptions, logger: logger))

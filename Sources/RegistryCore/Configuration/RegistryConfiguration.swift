@@ -25,6 +25,11 @@ public struct RegistryConfiguration: Sendable, Equatable {
     /// Upload sessions idle longer than this are removed by GC.
     public var uploadTimeout: Duration = .seconds(24 * 3600)
 
+    /// Record manifest pulls in audit_events (and last_pulled_at).
+    public var recordPulls = true
+    /// Delete audit rows older than this; nil keeps them forever.
+    public var auditRetention: Duration?
+
     /// GC options from this configuration.
     public var gcOptions: GCOptions {
         var options = GCOptions(delay: gcDelay)
@@ -79,6 +84,16 @@ struct ConfigurationFile: Decodable {
     var dataDir: String?
     var storage: Storage?
     var gc: GC?
+    var audit: Audit?
+
+    struct Audit: Decodable {
+        var recordPulls: Bool?
+        var retention: String?
+
+        enum CodingKeys: String, CodingKey {
+            case recordPulls = "record_pulls", retention
+        }
+    }
 
     struct Storage: Decodable {
         var deleteEnabled: Bool?
@@ -103,7 +118,7 @@ struct ConfigurationFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, dataDir = "data_dir", storage, gc
+        case listen, dataDir = "data_dir", storage, gc, audit
     }
 
     func apply(to base: RegistryConfiguration) throws -> RegistryConfiguration {
@@ -118,6 +133,10 @@ struct ConfigurationFile: Decodable {
         if let text = gc?.delay { configuration.gcDelay = try DurationParser.parse(text, key: "gc.delay") }
         if let text = gc?.interval { configuration.gcInterval = try DurationParser.parse(text, key: "gc.interval") }
         if let text = gc?.uploadTimeout { configuration.uploadTimeout = try DurationParser.parse(text, key: "gc.upload_timeout") }
+        if let value = audit?.recordPulls { configuration.recordPulls = value }
+        if let text = audit?.retention, text != "forever" {
+            configuration.auditRetention = try DurationParser.parse(text, key: "audit.retention")
+        }
         return configuration
     }
 }

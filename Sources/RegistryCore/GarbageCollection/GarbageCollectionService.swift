@@ -22,7 +22,9 @@ public struct GarbageCollectionService: Service {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await Task.sleep(for: interval)
+                // Graceful shutdown does not cancel the task: without this, SIGTERM
+                // waits out the whole interval and the server never stops.
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return
             }

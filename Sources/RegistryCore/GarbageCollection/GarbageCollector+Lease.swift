@@ -3,14 +3,17 @@ import GRDB
 
 extension GarbageCollector {
     static let leaseDuration = 600
-    static var holderName: String {
-        "\(ProcessInfo.processInfo.hostName):\(getpid())"
+
+    /// `hostname:pid/run`: the process (to tell whether a holder is still alive) and
+    /// the run, so that two collectors of one process exclude each other too.
+    static func newHolderName() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(getpid())/\(UUID().uuidString.prefix(8).lowercased())"
     }
 
     /// Takes the one collector lease. A lease held by a process of this host that no
     /// longer exists (a collector killed mid-run) is taken over at once.
     func acquireLease() async throws -> String {
-        let me = Self.holderName
+        let me = Self.newHolderName()
         let host = ProcessInfo.processInfo.hostName
         let result = try await registry.write { db -> GCError? in
             if let row = try Row.fetchOne(db, sql: """
@@ -52,8 +55,9 @@ extension GarbageCollector {
     }
 
     private static func isAlive(_ holder: String, localHost: String) -> Bool {
-        guard let colon = holder.lastIndex(of: ":"), holder[..<colon] == localHost,
-              let pid = Int32(holder[holder.index(after: colon)...])
+        let process = holder.split(separator: "/", maxSplits: 1).first.map(String.init) ?? holder
+        guard let colon = process.lastIndex(of: ":"), process[..<colon] == localHost,
+              let pid = Int32(process[process.index(after: colon)...])
         else { return true }
         return kill(pid, 0) == 0 || errno == EPERM
     }

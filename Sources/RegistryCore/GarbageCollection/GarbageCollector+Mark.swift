@@ -26,7 +26,7 @@ struct GCPlan: Sendable {
 extension GarbageCollector {
     /// SQL for "now minus the delay": rows created after it are roots.
     static func cutoffSQL(_ delay: Duration) -> String {
-        "strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(Int(delay.seconds.rounded(.up))) seconds')"
+        Registry.nowSQL(minus: delay)
     }
 
     /// The live subset of `ids`: manifests whose ancestry (parent indexes, and the
@@ -93,7 +93,7 @@ extension GarbageCollector {
             }
             try Self.markBlobs(db, options: options, garbage: Set(garbage.keys), plan: &plan)
             plan.uploads = try String.fetchAll(db, sql: """
-                SELECT id FROM uploads WHERE updated_at < strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(Int(options.uploadTimeout.seconds)) seconds')
+                SELECT id FROM uploads WHERE updated_at < \(Registry.nowSQL(minus: options.uploadTimeout))
                 ORDER BY id
                 """)
             return plan

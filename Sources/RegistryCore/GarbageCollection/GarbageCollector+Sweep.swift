@@ -70,15 +70,18 @@ extension GarbageCollector {
             let batch = Array(blobs[start..<min(start + options.batchSize, blobs.count)])
             let deleted = try await timedWrite(&report) { db -> [GCReport.BlobEntry] in
                 try Self.renewLease(db, holder: holder)
-                // The re-check: still unreferenced, lease still run out.
+                // The re-check: still unreferenced, lease still run out. Under the write
+                // lock nothing can change between it and the deletes below.
                 let rows = try Row.fetchAll(db, sql: """
-                    DELETE FROM blobs WHERE digest IN (
-                        SELECT b.digest FROM blobs b WHERE b.digest IN (SELECT value FROM json_each(?))
-                          AND b.protected_until < strftime('%Y-%m-%d %H:%M:%f', 'now')
-                          AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)
-                    ) RETURNING digest, size
+                    SELECT b.digest, b.size FROM blobs b WHERE b.digest IN (SELECT value FROM json_each(?))
+                      AND b.protected_until < strftime('%Y-%m-%d %H:%M:%f', 'now')
+                      AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)
                     """, arguments: [Self.jsonArray(batch.map(\.digest))])
                     .map { GCReport.BlobEntry(digest: $0["digest"], size: $0["size"]) }
+                // Repository links first: their foreign key to blobs is RESTRICT.
+                let digests = Self.jsonArray(rows.map(\.digest))
+                try db.execute(sql: "DELETE FROM repository_blobs WHERE digest IN (SELECT value FROM json_each(?))", arguments: [digests])
+                try db.execute(sql: "DELETE FROM blobs WHERE digest IN (SELECT value FROM json_each(?))", arguments: [digests])
                 return try Self.trashFiles(db, rows, store: store, runID: runID, logger: logger)
             }
             try await purgeTrash(deleted.map(\.digest))
@@ -87,9 +90,9 @@ extension GarbageCollector {
         }
     }
 
-    /// Inside the deleting transaction: links go, files move to trash and are
-    /// journaled. If anything fails, the files moved so far are moved back and the
-    /// transaction rolls back, so rows and files never disagree.
+    /// Inside the deleting transaction (rows and links already deleted): files move to
+    /// trash and are journaled. If anything fails, the files moved so far are moved back
+    /// and the transaction rolls back, so rows and files never disagree.
     private static func trashFiles(
         _ db: Database, _ rows: [GCReport.BlobEntry], store: BlobStore, runID: Int64, logger: Logger
     ) throws -> [GCReport.BlobEntry] {
@@ -97,7 +100,6 @@ extension GarbageCollector {
         do {
             for row in rows {
                 guard let digest = Digest(row.digest) else { continue }
-                try db.execute(sql: "DELETE FROM repository_blobs WHERE digest = ?", arguments: [row.digest])
                 try db.execute(sql: "INSERT OR REPLACE INTO blob_deletions(digest, size, gc_run_id) VALUES (?, ?, ?)",
                                arguments: [row.digest, row.size, runID])
                 try recordGCAudit(db, action: "gc.blob.delete", repository: nil, digest: row.digest, size: row.size, runID: runID)
@@ -121,14 +123,14 @@ extension GarbageCollector {
     }
 
     private func sweepUploads(_ uploads: [String], options: GCOptions, runID: Int64, holder: String, report: inout GCReport) async throws {
-        let timeout = Int(options.uploadTimeout.seconds)
+        let idleSince = Registry.nowSQL(minus: options.uploadTimeout)
         for start in stride(from: 0, to: uploads.count, by: options.batchSize) {
             let batch = Array(uploads[start..<min(start + options.batchSize, uploads.count)])
             let deleted = try await timedWrite(&report) { db -> [String] in
                 try Self.renewLease(db, holder: holder)
                 return try String.fetchAll(db, sql: """
                     DELETE FROM uploads WHERE id IN (SELECT value FROM json_each(?))
-                      AND updated_at < strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(timeout) seconds')
+                      AND updated_at < \(idleSince)
                     RETURNING id
                     """, arguments: [Self.jsonArray(batch)])
             }

@@ -36,7 +36,8 @@ public final class GarbageCollector: Sendable {
         let runID = try await startRun(options)
         var report = GCReport(runID: runID, dryRun: options.dryRun, deleteUntagged: options.deleteUntagged, fullScan: options.fullScan)
         do {
-            try await recover()
+            // Recovery moves and deletes files: a dry run changes nothing.
+            if !options.dryRun { try await recover() }
             progress?("marking")
             let plan = try await mark(options)
             progress?("marked: \(plan.manifests.count) manifests, \(plan.blobs.count) blobs, \(plan.uploads.count) uploads")

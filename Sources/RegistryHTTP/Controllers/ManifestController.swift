@@ -20,6 +20,7 @@ struct ManifestController: Sendable {
         if request.method == .head {
             return Response(status: .ok, headers: headers, body: ResponseBody())
         }
+        registry.recordPull(repository, reference, digest: manifest.digest, audit: context.audit(request))
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: manifest.payload)))
     }
 

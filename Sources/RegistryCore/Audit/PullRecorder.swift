@@ -1,0 +1,116 @@
+import GRDB
+import Logging
+import OCI
+import Synchronization
+
+/// Records manifest pulls without slowing the read path: a pull appends to an
+/// in-memory buffer (one short lock), and `flush()` writes the buffer in a single
+/// transaction: one `audit_events` row per pull ('manifest.pull') and
+/// `last_pulled_at` on the manifest and tag. The server flushes every second; a
+/// crash loses at most that second of pull records, never a change.
+public final class PullRecorder: Sendable {
+    struct Pull: Sendable {
+        var repository: RepositoryName
+        var tag: String?
+        var digest: Digest
+        var audit: AuditContext
+    }
+
+    private let buffer = Mutex<[Pull]>([])
+    private let database: RegistryDatabase
+    /// Above this many buffered pulls, new ones are dropped (and counted) rather than
+    /// letting memory grow when the database cannot keep up.
+    static let capacity = 100_000
+    private let dropped = Atomic<Int>(0)
+
+    init(database: RegistryDatabase) {
+        self.database = database
+    }
+
+    func record(_ pull: Pull) {
+        let accepted = buffer.withLock { pulls in
+            guard pulls.count < Self.capacity else { return false }
+            pulls.append(pull)
+            return true
+        }
+        if !accepted { dropped.add(1, ordering: .relaxed) }
+    }
+
+    /// Pull records lost because the buffer was full.
+    public var droppedCount: Int { dropped.load(ordering: .relaxed) }
+
+    /// Writes every buffered pull; returns how many.
+    @discardableResult
+    public func flush() async throws -> Int {
+        let pulls = buffer.withLock { pulls in
+            defer { pulls.removeAll(keepingCapacity: true) }
+            return pulls
+        }
+        guard !pulls.isEmpty else { return 0 }
+        do {
+            try await write(pulls)
+        } catch {
+            // Keep them for the next flush.
+            buffer.withLock { $0.insert(contentsOf: pulls.prefix(max(0, Self.capacity - $0.count)), at: 0) }
+            throw error
+        }
+        return pulls.count
+    }
+
+    private func write(_ pulls: [Pull]) async throws {
+        try await database.pool.write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO audit_events(occurred_at, actor, action, repository, tag, digest, client_address, user_agent, request_id)
+                VALUES (strftime('%Y-%m-%d %H:%M:%f', 'now'), ?, 'manifest.pull', ?, ?, ?, ?, ?, ?)
+                """)
+            let touchManifest = try db.cachedStatement(sql: """
+                UPDATE manifests SET last_pulled_at = strftime('%Y-%m-%d %H:%M:%f', 'now')
+                WHERE digest = ? AND repository_id = (SELECT id FROM repositories WHERE name = ?)
+                """)
+            let touchTag = try db.cachedStatement(sql: """
+                UPDATE tags SET last_pulled_at = strftime('%Y-%m-%d %H:%M:%f', 'now')
+                WHERE name = ? AND repository_id = (SELECT id FROM repositories WHERE name = ?)
+                """)
+            for pull in pulls {
+                try insert.execute(arguments: [
+                    pull.audit.actor, pull.repository.value, pull.tag, pull.digest.description,
+                    pull.audit.clientAddress, pull.audit.userAgent, pull.audit.requestID,
+                ])
+            }
+            // One update per distinct manifest and tag, however many pulls.
+            for (repository, digest) in Set(pulls.map { PairKey($0.repository.value, $0.digest.description) }).map(\.pair) {
+                try touchManifest.execute(arguments: [digest, repository])
+            }
+            for (repository, tag) in Set(pulls.compactMap { p in p.tag.map { PairKey(p.repository.value, $0) } }).map(\.pair) {
+                try touchTag.execute(arguments: [tag, repository])
+            }
+        }
+    }
+}
+
+private struct PairKey: Hashable {
+    let first: String, second: String
+    init(_ first: String, _ second: String) { self.first = first; self.second = second }
+    var pair: (String, String) { (first, second) }
+}
+
+extension Registry {
+    /// Notes a manifest pull for the audit trail (written by the next flush).
+    public func recordPull(_ repository: RepositoryName, _ reference: Reference, digest: Digest, audit: AuditContext) {
+        guard configuration.recordPulls else { return }
+        let tag: String? = if case .tag(let tag) = reference { tag.value } else { nil }
+        pulls.record(.init(repository: repository, tag: tag, digest: digest, audit: audit))
+    }
+
+    /// Deletes audit rows older than the retention, if one is set. Returns how many.
+    @discardableResult
+    public func pruneAuditEvents() async throws -> Int {
+        guard let retention = configuration.auditRetention else { return 0 }
+        return try await write { db in
+            try db.execute(sql: """
+                DELETE FROM audit_events WHERE occurred_at < strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(Int(retention.seconds)) seconds')
+                """)
+            return db.changesCount
+        }
+    }
+}
