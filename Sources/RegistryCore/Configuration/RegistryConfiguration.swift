@@ -25,6 +25,7 @@ public struct RegistryConfiguration: Sendable, Equatable {
     /// Upload sessions idle longer than this are removed by GC.
     public var uploadTimeout: Duration = .seconds(24 * 3600)
 
+    public var auth = AuthConfiguration()
     /// Record manifest pulls in audit_events (and last_pulled_at).
     public var recordPulls = true
     /// Delete audit rows older than this; nil keeps them forever.
@@ -85,6 +86,76 @@ struct ConfigurationFile: Decodable {
     var storage: Storage?
     var gc: GC?
     var audit: Audit?
+    var auth: Auth?
+
+    struct Auth: Decodable {
+        var mode: String?
+        var htpasswd: String?
+        var realm: String?
+        var token: Token?
+        var groups: [String: [String]]?
+        var access: [Rule]?
+        var failedLoginLimit: Int?
+
+        struct Token: Decodable {
+            var realm: String?
+            var service: String?
+            var issuer: String?
+            var verificationKeys: [String]?
+            var signingKey: String?
+            var lifetime: String?
+
+            enum CodingKeys: String, CodingKey {
+                case realm, service, issuer, verificationKeys = "verification_keys", signingKey = "signing_key", lifetime
+            }
+        }
+
+        struct Rule: Decodable {
+            var subjects: [String]
+            var repositories: [String]
+            var actions: [String]
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case mode, htpasswd, realm, token, groups, access, failedLoginLimit = "failed_login_limit"
+        }
+
+        func apply(to auth: inout AuthConfiguration) throws {
+            if let mode {
+                guard let value = AuthConfiguration.Mode(rawValue: mode) else {
+                    throw ConfigurationError.invalid(key: "auth.mode", expected: "none, htpasswd or token", got: mode)
+                }
+                auth.mode = value
+            }
+            if let htpasswd { auth.htpasswdFile = htpasswd }
+            if let realm { auth.realm = realm }
+            if let groups { auth.groups = groups }
+            if let failedLoginLimit { auth.failedLoginLimit = failedLoginLimit }
+            if let token {
+                if let value = token.realm { auth.tokenRealm = value }
+                if let value = token.service { auth.tokenService = value }
+                if let value = token.issuer { auth.tokenIssuer = value }
+                if let value = token.verificationKeys { auth.tokenVerificationKeys = value }
+                if let value = token.signingKey { auth.tokenSigningKey = value }
+                if let value = token.lifetime { auth.tokenLifetime = try DurationParser.parse(value, key: "auth.token.lifetime") }
+            }
+            if let access {
+                auth.rules = try access.enumerated().map { index, rule in
+                    let actions = try rule.actions.map { name in
+                        guard let action = AuthConfiguration.Action(rawValue: name) else {
+                            throw ConfigurationError.invalid(key: "auth.access[\(index)].actions",
+                                                             expected: "pull, push, delete or catalog", got: name)
+                        }
+                        return action
+                    }
+                    return AuthConfiguration.Rule(subjects: rule.subjects, repositories: rule.repositories, actions: Set(actions))
+                }
+            }
+            if auth.mode != .none, auth.htpasswdFile == nil, auth.mode == .htpasswd {
+                throw ConfigurationError.invalid(key: "auth.htpasswd", expected: "a path to an htpasswd file", got: "")
+            }
+        }
+    }
 
     struct Audit: Decodable {
         var recordPulls: Bool?
@@ -118,7 +189,7 @@ struct ConfigurationFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, dataDir = "data_dir", storage, gc, audit
+        case listen, dataDir = "data_dir", storage, gc, audit, auth
     }
 
     func apply(to base: RegistryConfiguration) throws -> RegistryConfiguration {
@@ -133,6 +204,7 @@ struct ConfigurationFile: Decodable {
         if let text = gc?.delay { configuration.gcDelay = try DurationParser.parse(text, key: "gc.delay") }
         if let text = gc?.interval { configuration.gcInterval = try DurationParser.parse(text, key: "gc.interval") }
         if let text = gc?.uploadTimeout { configuration.uploadTimeout = try DurationParser.parse(text, key: "gc.upload_timeout") }
+        try auth?.apply(to: &configuration.auth)
         if let value = audit?.recordPulls { configuration.recordPulls = value }
         if let text = audit?.retention, text != "forever" {
             configuration.auditRetention = try DurationParser.parse(text, key: "audit.retention")
