@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(
             name: "RegistryCoreTests",
-            dependencies: ["RegistryCore", "OCI", "Migrations", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["RegistryCore", "RegistryCLI", "OCI", "Migrations", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "RegistryHTTPTests",

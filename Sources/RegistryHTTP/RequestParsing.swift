@@ -49,7 +49,8 @@ enum RequestParsing {
         if text.hasPrefix("bytes ") || text.hasPrefix("bytes=") { text = String(text.dropFirst(6)) }
         if let slash = text.firstIndex(of: "/") { text = String(text[..<slash]) }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), start >= 0, end >= start else {
+        // end < Int64.max: the chunk's length (end - start + 1) must be representable.
+        guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), start >= 0, end >= start, end < Int64.max else {
             throw OCIError(.rangeInvalid, detail: "Content-Range must be <start>-<end>, got '\(text)'")
         }
         return start...end
