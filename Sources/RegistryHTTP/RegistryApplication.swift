@@ -5,9 +5,32 @@ import RegistryCore
 /// Builds the HTTP application from an opened registry, so that the executable and
 /// the tests run the very same router.
 public enum RegistryApplication {
+    /// The router with access control set up from the registry's configuration. A
+    /// configuration that cannot be loaded (unreadable htpasswd file, bad key) leaves
+    /// every request refused with 503 and the reason logged: never open by mistake.
+    /// `registry serve` uses `accessControl(for:logger:)` first so that it fails at start.
     public static func buildRouter(registry: Registry) -> Router<RegistryRequestContext> {
+        var logger = Logger(label: "stowage")
+        logger.logLevel = .error
+        let access: AccessControl
+        do {
+            access = try accessControl(for: registry, logger: logger)
+        } catch {
+            logger.error("access control is misconfigured; refusing every request", metadata: ["error": "\(error)"])
+            access = AccessControl(failing: "\(error)", configuration: registry.configuration.auth, logger: logger)
+        }
+        return buildRouter(registry: registry, access: access)
+    }
+
+    public static func accessControl(for registry: Registry, logger: Logger) throws -> AccessControl {
+        try AccessControl(configuration: registry.configuration.auth,
+                          dataDirectory: registry.configuration.dataDirectory, logger: logger)
+    }
+
+    public static func buildRouter(registry: Registry, access: AccessControl) -> Router<RegistryRequestContext> {
         let router = Router(context: RegistryRequestContext.self)
         router.add(middleware: RegistryErrorMiddleware())
+        router.add(middleware: AuthMiddleware(access: access))
         let api = RegistryAPI(registry: registry)
         let methods: [HTTPRequest.Method] = [.get, .head, .put, .post, .patch, .delete]
         for method in methods {
@@ -17,14 +40,19 @@ public enum RegistryApplication {
                 }
             }
         }
+        if access.mode == .token {
+            let tokens = TokenController(access: access)
+            router.get("/auth/token") { request, context in try await tokens.get(request, context: context) }
+            router.post("/auth/token") { request, context in try await tokens.post(request, context: context) }
+        }
         return router
     }
 
     public static func build(
-        registry: Registry, host: String, port: Int, logger: Logger
+        registry: Registry, access: AccessControl, host: String, port: Int, logger: Logger
     ) -> Application<RouterResponder<RegistryRequestContext>> {
         Application(
-            router: buildRouter(registry: registry),
+            router: buildRouter(registry: registry, access: access),
             configuration: .init(address: .hostname(host, port: port), serverName: "Stowage"),
             logger: logger
         )

@@ -3,12 +3,14 @@ import Hummingbird
 import NIOCore
 import RegistryCore
 
-/// Per-request context: the client's address and a request id for logs, errors
-/// and the audit trail.
+/// Per-request context: the client's address, a request id for logs, errors and
+/// the audit trail, and the caller's identity.
 public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
     public let requestID: String
+    /// Who is calling, set by the access control before any controller runs.
+    public internal(set) var identity: Identity = .unrestricted
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -25,7 +27,7 @@ public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContex
 
     func audit(_ request: Request) -> AuditContext {
         AuditContext(
-            actor: "anonymous",
+            actor: identity.actor,
             clientAddress: remoteAddress?.ipAddress,
             userAgent: request.headers[.userAgent],
             requestID: requestID

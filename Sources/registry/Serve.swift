@@ -28,6 +28,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Protect new, unreferenced blobs and new manifests from GC for this long (default gc.delay, 1h).")
     var gcDelay: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Require HTTP Basic logins from this htpasswd file (bcrypt entries, htpasswd -B).",
+        discussion: "Turns auth mode none into htpasswd: every listed user may do everything, anonymous callers are refused. "
+            + "With auth.mode token in the config, the file supplies the users of the built-in /auth/token instead.",
+        valueName: "file"))
+    var htpasswd: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -40,18 +47,23 @@ struct Serve: AsyncParsableCommand {
             configuration.gcInterval = try DurationParser.parse(gcInterval, key: "--gc-interval")
             if configuration.gcInterval == .zero { configuration.gcEnabled = false }
         }
+        if let htpasswd {
+            configuration.auth.htpasswdFile = htpasswd
+            if configuration.auth.mode == .none { configuration.auth.mode = .htpasswd }
+        }
         var logger = Logger(label: "stowage")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let registry = try Registry.open(configuration: configuration, logger: logger)
         let collector = GarbageCollector(registry: registry, logger: logger)
         try await collector.recover()
+        let access = try RegistryApplication.accessControl(for: registry, logger: logger)
         logger.info("starting", metadata: [
             "listen": "\(configuration.listenAddress)", "data_dir": "\(configuration.dataDirectory)",
             "deletes": "\(configuration.deleteEnabled ? "enabled" : "disabled")",
             "gc": "\(configuration.gcEnabled ? "every \(configuration.gcInterval), delay \(configuration.gcDelay)" : "off")",
-            "auth": "none (anyone can push and pull)",
+            "auth": "\(access.summary)",
         ])
-        var app = RegistryApplication.build(registry: registry, host: configuration.host, port: configuration.port, logger: logger)
+        var app = RegistryApplication.build(registry: registry, access: access, host: configuration.host, port: configuration.port, logger: logger)
         app.addServices(AuditService(registry: registry, logger: logger))
         if configuration.gcEnabled {
             app.addServices(GarbageCollectionService(

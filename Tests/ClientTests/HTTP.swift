@@ -28,7 +28,10 @@ final class HTTPConnection {
 
     init(port: Int, timeout: TimeInterval = 60) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ClientTestError("socket() failed: errno \(errno)") }
+        guard fd >= 0 else {
+            closed = true
+            throw ClientTestError("socket() failed: errno \(errno)")
+        }
         var time = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
@@ -41,6 +44,9 @@ final class HTTPConnection {
         }
         guard connected == 0 else {
             let code = errno
+            // deinit runs after a throw from a fully initialized class: it must not close
+            // the descriptor again (by then another thread may own that number).
+            closed = true
             Glibc.close(fd)
             throw ClientTestError("connect to 127.0.0.1:\(port) failed: \(String(cString: strerror(code)))")
         }

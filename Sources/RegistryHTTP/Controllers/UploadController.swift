@@ -16,7 +16,10 @@ struct UploadController: Sendable {
         let audit = context.audit(request)
         if let mount = query["mount"] {
             let digest = try RequestParsing.digest(String(mount))
+            // Mounting needs pull on the source; without it the client gets an ordinary
+            // session, exactly as for a blob the source does not have: nothing leaks.
             if let from = query["from"], let source = RepositoryName(String(from)),
+               context.identity.allows(.pull, on: source.value),
                let blob = try await registry.mountBlob(digest, into: repository, from: source, audit: audit) {
                 return created(repository, blob)
             }
