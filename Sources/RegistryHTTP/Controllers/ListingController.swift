@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import OCI
@@ -9,20 +8,11 @@ import RegistryCore
 struct ListingController: Sendable {
     let registry: Registry
 
-    struct TagList: Encodable {
-        var name: String
-        var tags: [String]
-    }
-
-    struct Catalog: Encodable {
-        var repositories: [String]
-    }
-
     func tags(_ request: Request, context: RegistryRequestContext, name: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
         let limit = try RequestParsing.pageSize(request)
         let page = try await registry.tags(repository, limit: limit, last: request.uri.queryParameters["last"].map(String.init))
-        return try json(TagList(name: repository.value, tags: page.items), next: page.next, path: "/v2/\(repository)/tags/list", limit: limit)
+        return json(ListJSON.tagList(name: repository.value, tags: page.items), next: page.next, path: "/v2/\(repository)/tags/list", limit: limit)
     }
 
     /// Lists only what the caller may pull: pages of names are read and filtered
@@ -33,7 +23,7 @@ struct ListingController: Sendable {
         let identity = context.identity
         if identity.seesEveryRepository {
             let page = try await registry.repositories(limit: limit, last: last)
-            return try json(Catalog(repositories: page.items), next: page.next, path: "/v2/_catalog", limit: limit)
+            return json(ListJSON.catalog(page.items), next: page.next, path: "/v2/_catalog", limit: limit)
         }
         var visible: [String] = []
         var cursor = last
@@ -53,17 +43,14 @@ struct ListingController: Sendable {
             visible.removeLast(visible.count - limit)
             next = visible.last
         }
-        return try json(Catalog(repositories: visible), next: next, path: "/v2/_catalog", limit: limit)
+        return json(ListJSON.catalog(visible), next: next, path: "/v2/_catalog", limit: limit)
     }
 
-    private func json(_ value: some Encodable, next: String?, path: String, limit: Int?) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        let data = try encoder.encode(value)
-        var headers: HTTPFields = [.contentType: "application/json", .contentLength: String(data.count)]
+    private func json(_ body: ByteBuffer, next: String?, path: String, limit: Int?) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json", .contentLength: String(body.readableBytes)]
         if let next, let limit {
             headers[.link] = "<\(path)?last=\(next.queryEscaped)&n=\(limit)>; rel=\"next\""
         }
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }
