@@ -22,18 +22,23 @@ public struct GCReport: Codable, Sendable, Equatable {
     public var orphanFiles: [String] = []
     /// Blob rows whose file is missing: corruption, reported, never deleted (full scan).
     public var missingBlobFiles: [String] = []
+    /// Bytes of the upload sessions removed (their acknowledged size).
+    public var uploadBytes: Int64 = 0
+    /// Bytes of the orphan files removed.
+    public var orphanBytes: Int64 = 0
     public var durationMilliseconds: Int64 = 0
     /// The longest time one of the run's write transactions held the SQLite write lock.
     public var longestWriteMilliseconds: Double = 0
     public var writeTransactions = 0
 
     public var bytesReclaimed: Int64 {
-        blobs.reduce(0) { $0 + $1.size } + manifests.reduce(0) { $0 + $1.size }
+        blobs.reduce(0) { $0 + $1.size } + manifests.reduce(0) { $0 + $1.size } + uploadBytes + orphanBytes
     }
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", dryRun = "dry_run", deleteUntagged = "delete_untagged", fullScan = "full_scan"
         case manifests, blobs, uploads, orphanFiles = "orphan_files", missingBlobFiles = "missing_blob_files"
+        case uploadBytes = "upload_bytes", orphanBytes = "orphan_bytes"
         case durationMilliseconds = "duration_ms", longestWriteMilliseconds = "longest_write_ms"
         case writeTransactions = "write_transactions"
     }

@@ -28,30 +28,45 @@ extension GarbageCollector {
         let orphans = oldFiles.filter { !rows.contains($0.description) }
         let onDisk = Set(files.map(\.description))
         report.missingBlobFiles = rows.filter { row in !onDisk.contains(row) && Digest(row).map { !store.blobExists($0) } != false }.sorted()
-        var removed: [String] = []
+        // Each removal is audited ('gc.orphan.delete') and its bytes count as reclaimed.
+        var removed: [(path: String, size: Int64)] = []
         if options.dryRun {
-            removed = orphans.map { paths.blob($0) }
+            removed = orphans.map { (paths.blob($0), DirectoryListing.size(paths.blob($0)) ?? 0) }
         } else {
-            let store = self.store
+            let store = self.store, runID = report.runID
             for start in stride(from: 0, to: orphans.count, by: options.batchSize) {
                 let batch = Array(orphans[start..<min(start + options.batchSize, orphans.count)])
-                removed += try await timedWrite(&report) { db -> [String] in
+                removed += try await timedWrite(&report) { db -> [(path: String, size: Int64)] in
                     let stillRowless = try Set(String.fetchAll(db, sql: """
                         SELECT value FROM json_each(?) WHERE value NOT IN (SELECT digest FROM blobs)
                         """, arguments: [Self.jsonArray(batch.map(\.description))]))
-                    return batch.filter { stillRowless.contains($0.description) }.map { digest in
-                        unlink(store.paths.blob(digest))
-                        return store.paths.blob(digest)
+                    return try batch.filter { stillRowless.contains($0.description) }.map { digest in
+                        let path = store.paths.blob(digest), size = DirectoryListing.size(path) ?? 0
+                        try Self.recordGCAudit(db, action: "gc.orphan.delete", repository: nil, digest: digest.description,
+                                               size: size, runID: runID)
+                        unlink(path)
+                        return (path, size)
                     }
                 }
             }
         }
         let uploadRows = try await registry.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM uploads")) }
+        var uploadOrphans: [(path: String, size: Int64)] = []
         for name in DirectoryListing.names(paths.uploadsDirectory) where !uploadRows.contains(name) {
             guard let id = UploadID(name), (DirectoryListing.age(paths.upload(id)) ?? 0) > delay else { continue }
+            uploadOrphans.append((paths.upload(id), DirectoryListing.size(paths.upload(id)) ?? 0))
             if !options.dryRun { store.removeUploadFile(id) }
-            removed.append(paths.upload(id))
         }
-        report.orphanFiles = removed.sorted()
+        if !options.dryRun, !uploadOrphans.isEmpty {
+            let runID = report.runID, audited = uploadOrphans
+            try await timedWrite(&report) { db in
+                for orphan in audited {
+                    try Self.recordGCAudit(db, action: "gc.orphan.delete", repository: nil, digest: nil, size: orphan.size, runID: runID)
+                }
+            }
+        }
+        removed += uploadOrphans
+        report.orphanFiles = removed.map(\.path).sorted()
+        report.orphanBytes = removed.reduce(0) { $0 + $1.size }
     }
 }

@@ -14,6 +14,7 @@ struct GCPlan: Sendable {
     var manifests: [Manifest] = []
     var blobs: [GCReport.BlobEntry] = []
     var uploads: [String] = []
+    var uploadBytes: Int64 = 0
     /// Manifest candidates found live and not young: they leave the queue (a later
     /// change that could make them garbage queues them again).
     var liveManifests: [Int64] = []
@@ -92,10 +93,12 @@ extension GarbageCollector {
                 plan.manifests = garbage.values.sorted { ($0.repository, $0.digest) < ($1.repository, $1.digest) }
             }
             try Self.markBlobs(db, options: options, garbage: Set(garbage.keys), plan: &plan)
-            plan.uploads = try String.fetchAll(db, sql: """
-                SELECT id FROM uploads WHERE updated_at < \(Registry.nowSQL(minus: options.uploadTimeout))
+            let idle = try Row.fetchAll(db, sql: """
+                SELECT id, size FROM uploads WHERE updated_at < \(Registry.nowSQL(minus: options.uploadTimeout))
                 ORDER BY id
                 """)
+            plan.uploads = idle.map { $0["id"] }
+            plan.uploadBytes = idle.reduce(0) { $0 + ($1["size"] as Int64) }
             return plan
         }
     }

@@ -116,7 +116,7 @@ extension GarbageCollector {
         }
     }
 
-    static func recordGCAudit(_ db: Database, action: String, repository: String?, digest: String, size: Int64, runID: Int64) throws {
+    static func recordGCAudit(_ db: Database, action: String, repository: String?, digest: String?, size: Int64, runID: Int64) throws {
         try db.cachedStatement(sql: """
             INSERT INTO audit_events(actor, action, repository, digest, size, gc_run_id) VALUES ('gc', ?, ?, ?, ?, ?)
             """).execute(arguments: [action, repository, digest, size, runID])
@@ -126,16 +126,23 @@ extension GarbageCollector {
         let idleSince = Registry.nowSQL(minus: options.uploadTimeout)
         for start in stride(from: 0, to: uploads.count, by: options.batchSize) {
             let batch = Array(uploads[start..<min(start + options.batchSize, uploads.count)])
-            let deleted = try await timedWrite(&report) { db -> [String] in
+            let deleted = try await timedWrite(&report) { db -> [(id: String, size: Int64)] in
                 try Self.renewLease(db, holder: holder)
-                return try String.fetchAll(db, sql: """
-                    DELETE FROM uploads WHERE id IN (SELECT value FROM json_each(?))
-                      AND updated_at < \(idleSince)
-                    RETURNING id
+                // The re-check: still idle (a client may have come back since the mark).
+                let idle = try Row.fetchAll(db, sql: """
+                    SELECT u.id, u.size, r.name FROM uploads u JOIN repositories r ON r.id = u.repository_id
+                    WHERE u.id IN (SELECT value FROM json_each(?)) AND u.updated_at < \(idleSince)
                     """, arguments: [Self.jsonArray(batch)])
+                return try idle.map { row in
+                    try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [row["id"] as String])
+                    try Self.recordGCAudit(db, action: "gc.upload.delete", repository: row["name"], digest: nil,
+                                           size: row["size"], runID: runID)
+                    return (id: row["id"], size: row["size"])
+                }
             }
-            for id in deleted.compactMap(UploadID.init) { store.removeUploadFile(id) }
-            report.uploads += deleted
+            for id in deleted.compactMap({ UploadID($0.id) }) { store.removeUploadFile(id) }
+            report.uploads += deleted.map(\.id)
+            report.uploadBytes += deleted.reduce(0) { $0 + $1.size }
         }
     }
 

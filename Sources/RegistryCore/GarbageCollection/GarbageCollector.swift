@@ -45,6 +45,7 @@ public final class GarbageCollector: Sendable {
                 report.manifests = plan.manifests.map(\.entry)
                 report.blobs = plan.blobs
                 report.uploads = plan.uploads
+                report.uploadBytes = plan.uploadBytes
             } else {
                 try await sweep(plan, options: options, runID: runID, holder: holder, report: &report, progress: progress)
             }

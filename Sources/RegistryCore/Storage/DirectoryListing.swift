@@ -17,6 +17,13 @@ enum DirectoryListing {
         return names
     }
 
+    /// The file's size in bytes, or nil when it is gone.
+    static func size(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int64(info.st_size)
+    }
+
     /// Seconds since the file was last modified, or nil when it is gone.
     static func age(_ path: String) -> Double? {
         var info = stat()
