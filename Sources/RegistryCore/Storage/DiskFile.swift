@@ -58,6 +58,16 @@ public final class DiskFile: @unchecked Sendable {
         guard lseek(fd, off_t(size), SEEK_SET) >= 0 else { throw StorageError.system("seek", errno) }
     }
 
+    /// Starts writing back the range's dirty pages without waiting for them
+    /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux, a no-op elsewhere), so a
+    /// later `sync()` of a large file does not have to write it all at once.
+    /// Best effort: durability still comes only from `sync()`.
+    public func startWriteback(offset: Int64, count: Int64) {
+        #if os(Linux)
+        _ = SyncFileRange.function?(fd, off_t(offset), off_t(count), SyncFileRange.write)
+        #endif
+    }
+
     public func sync() throws(StorageError) {
         guard fsync(fd) == 0 else { throw StorageError.system("fsync", errno) }
     }
@@ -70,6 +80,16 @@ public final class DiskFile: @unchecked Sendable {
 
     deinit { close() }
 }
+
+#if os(Linux)
+/// `sync_file_range(2)`, which the Glibc module does not import (it is `_GNU_SOURCE`
+/// only): looked up once in the C library.
+private struct SyncFileRange: @unchecked Sendable {
+    typealias Function = @convention(c) (Int32, off_t, off_t, UInt32) -> Int32
+    static let write: UInt32 = 2  // SYNC_FILE_RANGE_WRITE
+    static let function: Function? = dlsym(nil, "sync_file_range").map { unsafeBitCast($0, to: Function.self) }
+}
+#endif
 
 public enum StorageError: Error, CustomStringConvertible, Sendable {
     case system(String, Int32)

@@ -13,6 +13,12 @@ public final class UploadWriter: @unchecked Sendable {
     public let startOffset: Int64
     private var buffer: [UInt8]
     private static let bufferSize = 1 << 20
+    /// Bytes in the file, and how far the kernel has been asked to write them back:
+    /// writeback starts every 8 MiB while the body arrives, so the fsync that makes
+    /// the blob durable finds almost nothing left to write.
+    private var fileSize: Int64
+    private var writebackOffset: Int64
+    private static let writebackInterval: Int64 = 8 << 20
 
     init(id: UploadID, repository: RepositoryName, file: DiskFile, hasher: DigestHasher, offset: Int64) {
         self.id = id
@@ -21,6 +27,8 @@ public final class UploadWriter: @unchecked Sendable {
         self.hasher = hasher
         self.offset = offset
         self.startOffset = offset
+        fileSize = offset
+        writebackOffset = offset
         buffer = []
         buffer.reserveCapacity(Self.bufferSize)
     }
@@ -36,6 +44,7 @@ public final class UploadWriter: @unchecked Sendable {
         }
         if bytes.count >= Self.bufferSize {
             try file.writeAll(bytes)
+            fileWritten(bytes.count)
         } else {
             buffer.append(contentsOf: bytes)
         }
@@ -48,6 +57,15 @@ public final class UploadWriter: @unchecked Sendable {
     func flush() throws {
         guard !buffer.isEmpty else { return }
         try buffer.withUnsafeBytes { raw in try file.writeAll(raw) }
+        fileWritten(buffer.count)
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func fileWritten(_ count: Int) {
+        fileSize += Int64(count)
+        if fileSize - writebackOffset >= Self.writebackInterval {
+            file.startWriteback(offset: writebackOffset, count: fileSize - writebackOffset)
+            writebackOffset = fileSize
+        }
     }
 }
