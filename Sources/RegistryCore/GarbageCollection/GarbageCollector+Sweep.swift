@@ -149,8 +149,8 @@ extension GarbageCollector {
     /// Candidates found live (and not young) or referenced leave the queues; each is
     /// re-checked inside the transaction so a change since the mark keeps it queued.
     private func trimQueues(_ plan: GCPlan, options: GCOptions, report: inout GCReport) async throws {
-        for start in stride(from: 0, to: plan.liveManifests.count, by: options.batchSize * 10) {
-            let batch = Array(plan.liveManifests[start..<min(start + options.batchSize * 10, plan.liveManifests.count)])
+        for start in stride(from: 0, to: plan.liveManifests.count, by: options.batchSize) {
+            let batch = Array(plan.liveManifests[start..<min(start + options.batchSize, plan.liveManifests.count)])
             try await timedWrite(&report) { db in
                 let live = try Self.liveManifests(db, among: batch, delay: options.delay)
                 let oldLive = try Int64.fetchAll(db, sql: """
@@ -169,8 +169,8 @@ extension GarbageCollector {
                     """, arguments: [Self.jsonArray(plan.staleManifestCandidates)])
             }
         }
-        for start in stride(from: 0, to: plan.referencedBlobs.count, by: options.batchSize * 10) {
-            let batch = Array(plan.referencedBlobs[start..<min(start + options.batchSize * 10, plan.referencedBlobs.count)])
+        for start in stride(from: 0, to: plan.referencedBlobs.count, by: options.batchSize) {
+            let batch = Array(plan.referencedBlobs[start..<min(start + options.batchSize, plan.referencedBlobs.count)])
             try await timedWrite(&report) { db in
                 try db.execute(sql: """
                     DELETE FROM gc_blob_candidates WHERE digest IN (SELECT value FROM json_each(?))
