@@ -51,16 +51,8 @@ func withAuthRegistry<T: Sendable>(
     cfg.syncWrites = false
     cfg.auth.htpasswdFile = directory + "/htpasswd"
     configure(&cfg)
-    var logger = Logger(label: "stowage-auth-tests")
-    logger.logLevel = .error
-    let registry = try Registry.open(configuration: cfg, logger: logger)
-    let app = Application(
-        router: RegistryApplication.buildRouter(registry: registry),
-        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        logger: logger
-    )
-    return try await app.test(.live) { client in
-        try await body(AuthRegistry(client: RegistryClient(client: client), registry: registry, directory: directory))
+    return try await serveLive(cfg) { registry, client in
+        try await body(AuthRegistry(client: client, registry: registry, directory: directory))
     }
 }
 

@@ -26,6 +26,14 @@ func withRegistry<T: Sendable>(
     cfg.dataDirectory = directory
     cfg.syncWrites = false
     configure(&cfg)
+    return try await serveLive(cfg) { _, client in try await body(client) }
+}
+
+/// Opens a registry with `cfg` and serves it with the real router on 127.0.0.1.
+func serveLive<T: Sendable>(
+    _ cfg: RegistryConfiguration,
+    _ body: @Sendable (Registry, RegistryClient) async throws -> T
+) async throws -> T {
     var logger = Logger(label: "stowage-http-tests")
     logger.logLevel = .error
     let registry = try Registry.open(configuration: cfg, logger: logger)
@@ -35,7 +43,7 @@ func withRegistry<T: Sendable>(
         logger: logger
     )
     return try await app.test(.live) { client in
-        try await body(RegistryClient(client: client))
+        try await body(registry, RegistryClient(client: client))
     }
 }
 
