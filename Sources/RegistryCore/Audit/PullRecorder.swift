@@ -95,11 +95,12 @@ private struct PairKey: Hashable {
 }
 
 extension Registry {
-    /// Notes a manifest pull for the audit trail (written by the next flush).
-    public func recordPull(_ repository: RepositoryName, _ reference: Reference, digest: Digest, audit: AuditContext) {
+    /// Notes a manifest pull for the audit trail (written by the next flush). The
+    /// audit context is built only when pulls are recorded: this is the manifest GET path.
+    public func recordPull(_ repository: RepositoryName, _ reference: Reference, digest: Digest, audit: @autoclosure () -> AuditContext) {
         guard configuration.recordPulls else { return }
         let tag: String? = if case .tag(let tag) = reference { tag.value } else { nil }
-        pulls.record(.init(repository: repository, tag: tag, digest: digest, audit: audit))
+        pulls.record(.init(repository: repository, tag: tag, digest: digest, audit: audit()))
     }
 
     /// Deletes audit rows older than the retention, if one is set. Returns how many.
