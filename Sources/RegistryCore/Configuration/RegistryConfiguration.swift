@@ -31,6 +31,10 @@ public struct RegistryConfiguration: Sendable, Equatable {
     /// Delete audit rows older than this; nil keeps them forever.
     public var auditRetention: Duration?
 
+    /// Maintenance mode: every write is refused and GC deletes nothing.
+    public var readOnly = false
+    public var limits = StorageLimits()
+
     /// GC options from this configuration.
     public var gcOptions: GCOptions {
         var options = GCOptions(delay: gcDelay)
@@ -55,26 +59,27 @@ public struct RegistryConfiguration: Sendable, Equatable {
     }
 
     /// Reads a YAML file; keys not given keep their defaults.
+    /// Environment variables are not read (see `load(file:environment:base:)`).
     public static func load(file: String, base: RegistryConfiguration = RegistryConfiguration()) throws -> RegistryConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw ConfigurationError.unreadable(file)
-        }
-        let file = try YAMLDecoder().decode(ConfigurationFile.self, from: text)
-        return try file.apply(to: base)
+        try load(file: file, environment: [:], base: base)
     }
 }
 
 public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
     case unreadable(String)
+    case malformed(file: String, reason: String)
     case invalid(key: String, expected: String, got: String)
+    case unknownKey(String, expected: [String])
+    case unknownEnvironmentVariable(String, expected: [String])
 
     public var description: String {
         switch self {
         case .unreadable(let file): "cannot read configuration file \(file)"
+        case .malformed(let file, let reason): "configuration file \(file) is not valid YAML: \(reason)"
         case .invalid(let key, let expected, let got): "configuration key '\(key)': expected \(expected), got '\(got)'"
+        case .unknownKey(let key, let expected): "unknown key '\(key)'; expected one of: \(expected.joined(separator: ", "))"
+        case .unknownEnvironmentVariable(let name, let expected):
+            "unknown environment variable \(name); expected one of: \(expected.joined(separator: ", "))"
         }
     }
 }
@@ -87,6 +92,7 @@ struct ConfigurationFile: Decodable {
     var gc: GC?
     var audit: Audit?
     var auth: Auth?
+    var maintenance: Maintenance?
 
     struct Auth: Decodable {
         var mode: String?
@@ -105,7 +111,7 @@ struct ConfigurationFile: Decodable {
             var signingKey: String?
             var lifetime: String?
 
-            enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey, CaseIterable {
                 case realm, service, issuer, verificationKeys = "verification_keys", signingKey = "signing_key", lifetime
             }
         }
@@ -114,9 +120,13 @@ struct ConfigurationFile: Decodable {
             var subjects: [String]
             var repositories: [String]
             var actions: [String]
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case subjects, repositories, actions
+            }
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case mode, htpasswd, realm, token, groups, access, failedLoginLimit = "failed_login_limit"
         }
 
@@ -161,7 +171,7 @@ struct ConfigurationFile: Decodable {
         var recordPulls: Bool?
         var retention: String?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case recordPulls = "record_pulls", retention
         }
     }
@@ -170,9 +180,13 @@ struct ConfigurationFile: Decodable {
         var deleteEnabled: Bool?
         var syncWrites: Bool?
         var maxManifestSize: Int?
+        var maxBlobSize: String?
+        var maxConcurrentUploads: Int?
+        var minFreeSpace: String?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case deleteEnabled = "delete_enabled", syncWrites = "sync_writes", maxManifestSize = "max_manifest_size"
+            case maxBlobSize = "max_blob_size", maxConcurrentUploads = "max_concurrent_uploads", minFreeSpace = "min_free_space"
         }
     }
 
@@ -183,13 +197,13 @@ struct ConfigurationFile: Decodable {
         var deleteUntagged: Bool?
         var uploadTimeout: String?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case enabled, interval, delay, deleteUntagged = "delete_untagged", uploadTimeout = "upload_timeout"
         }
     }
 
-    enum CodingKeys: String, CodingKey {
-        case listen, dataDir = "data_dir", storage, gc, audit, auth
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen, dataDir = "data_dir", storage, gc, audit, auth, maintenance
     }
 
     func apply(to base: RegistryConfiguration) throws -> RegistryConfiguration {
@@ -205,6 +219,7 @@ struct ConfigurationFile: Decodable {
         if let text = gc?.interval { configuration.gcInterval = try DurationParser.parse(text, key: "gc.interval") }
         if let text = gc?.uploadTimeout { configuration.uploadTimeout = try DurationParser.parse(text, key: "gc.upload_timeout") }
         try auth?.apply(to: &configuration.auth)
+        try applyLimits(to: &configuration)
         if let value = audit?.recordPulls { configuration.recordPulls = value }
         if let text = audit?.retention, text != "forever" {
             configuration.auditRetention = try DurationParser.parse(text, key: "audit.retention")
