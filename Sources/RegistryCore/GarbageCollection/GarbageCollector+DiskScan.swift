@@ -11,15 +11,7 @@ extension GarbageCollector {
     /// is missing (reported). This is the only part of GC that reads the whole disk.
     func scanDisk(_ options: GCOptions, report: inout GCReport) async throws {
         let paths = store.paths
-        var files: [Digest] = []
-        for algorithm in Digest.Algorithm.allCases {
-            let root = "\(paths.blobsDirectory)/\(algorithm.rawValue)"
-            for shard in DirectoryListing.names(root) {
-                for name in DirectoryListing.names("\(root)/\(shard)") {
-                    if let digest = Digest("\(algorithm.rawValue):\(name)") { files.append(digest) }
-                }
-            }
-        }
+        let files = store.blobFilesOnDisk()
         let delay = options.delay.seconds
         let oldFiles = files.filter { (DirectoryListing.age(paths.blob($0)) ?? 0) > delay }
         let rows = try await registry.read { db in
@@ -68,5 +60,22 @@ extension GarbageCollector {
         removed += uploadOrphans
         report.orphanFiles = removed.map(\.path).sorted()
         report.orphanBytes = removed.reduce(0) { $0 + $1.size }
+    }
+}
+
+extension BlobStore {
+    /// Every file under `blobs/<alg>/<hh>/` whose name is a valid digest: the disk
+    /// walk of `registry-gc --full` and `registry check`.
+    func blobFilesOnDisk() -> [Digest] {
+        var files: [Digest] = []
+        for algorithm in Digest.Algorithm.allCases {
+            let root = "\(paths.blobsDirectory)/\(algorithm.rawValue)"
+            for shard in DirectoryListing.names(root) {
+                for name in DirectoryListing.names("\(root)/\(shard)") {
+                    if let digest = Digest("\(algorithm.rawValue):\(name)") { files.append(digest) }
+                }
+            }
+        }
+        return files
     }
 }

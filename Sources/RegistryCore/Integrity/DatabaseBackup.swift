@@ -1,0 +1,208 @@
+import Foundation
+import GRDB
+import Logging
+import OCI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct BackupOptions: Sendable {
+    /// The database copy to write.
+    public var destination: String
+    /// Replace an existing file at `destination`.
+    public var force = false
+    /// Also copy the blob files the copy references into this directory (laid out
+    /// like `<data-dir>/blobs`).
+    public var blobsDirectory: String?
+    /// How long to wait for a running garbage collection to finish.
+    public var leaseWait: Duration = .seconds(600)
+
+    public init(destination: String) {
+        self.destination = destination
+    }
+}
+
+public struct BackupReport: Codable, Sendable {
+    public struct TableCount: Codable, Sendable, Equatable {
+        public var table: String
+        public var rows: Int
+    }
+
+    public var database: String
+    public var databaseBytes: Int64 = 0
+    public var tables: [TableCount] = []
+    public var blobsDirectory: String?
+    /// Blob files hard-linked (same file system), copied, or already present with the right size.
+    public var blobsLinked = 0
+    public var blobsCopied = 0
+    public var blobsAlreadyPresent = 0
+    public var blobBytes: Int64 = 0
+    /// Rows of the copy whose file is missing from the store (`registry check` says more).
+    public var blobsMissing: [String] = []
+    public var durationMilliseconds: Int64 = 0
+}
+
+public enum BackupError: Error, CustomStringConvertible {
+    case destinationExists(String)
+    case collectorBusy(String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .destinationExists(let path): "\(path) already exists (use --force to replace it)"
+        case .collectorBusy(let why): "\(why); the backup waited for it and gave up"
+        case .io(let why): why
+        }
+    }
+}
+
+/// `registry backup`: an online, consistent copy of the database (`VACUUM INTO`, a
+/// read transaction: the server keeps taking pushes), taken while holding the GC
+/// lease, so no blob file the copy references can be deleted until its blob files
+/// have been copied too.
+public final class DatabaseBackup: Sendable {
+    let registry: Registry
+    let logger: Logger
+
+    public init(registry: Registry, logger: Logger = Logger(label: "stowage.backup")) {
+        self.registry = registry
+        self.logger = logger
+    }
+
+    public static let countedTables = ["repositories", "manifests", "tags", "blobs", "uploads", "audit_events", "gc_runs"]
+
+    public func run(_ options: BackupOptions, progress: (@Sendable (String) -> Void)? = nil) async throws -> BackupReport {
+        let started = ContinuousClock.now
+        let destination = options.destination
+        if FileManager.default.fileExists(atPath: destination), !options.force {
+            throw BackupError.destinationExists(destination)
+        }
+        let collector = GarbageCollector(registry: registry, logger: logger)
+        progress?("waiting for the garbage collection lease")
+        let holder = try await acquireLease(collector, wait: options.leaseWait)
+        defer { collector.releaseLease(holder) }
+
+        var report = BackupReport(database: destination, blobsDirectory: options.blobsDirectory)
+        let partial = destination + ".partial"
+        unlink(partial)
+        progress?("copying the database")
+        // VACUUM INTO runs its own read transaction on a reader connection: one
+        // consistent snapshot, and writers are never blocked.
+        try await registry.database.pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [partial]) }
+        let digests = try finishCopy(partial, report: &report)
+        guard rename(partial, destination) == 0 else {
+            throw BackupError.io("rename \(partial) to \(destination): \(String(cString: strerror(errno)))")
+        }
+        report.databaseBytes = DirectoryListing.size(destination) ?? 0
+        if let directory = options.blobsDirectory {
+            try await copyBlobs(digests, to: directory, holder: holder, report: &report, progress: progress)
+        }
+        report.durationMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
+        return report
+    }
+
+    /// Waits (polling) while another collector holds the lease.
+    private func acquireLease(_ collector: GarbageCollector, wait: Duration) async throws -> String {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            do {
+                return try await collector.acquireLease()
+            } catch let error as GCError {
+                guard ContinuousClock.now < deadline else { throw BackupError.collectorBusy("\(error)") }
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Checks and counts the copy, drops the lease row this backup held (a restored
+    /// store must not wait for it), and returns the blob digests it references.
+    private func finishCopy(_ path: String, report: inout BackupReport) throws -> [String] {
+        let copy = try DatabaseQueue(path: path)
+        defer { try? copy.close() }
+        return try copy.write { db in
+            let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+            guard check == ["ok"] else { throw BackupError.io("the copy failed PRAGMA quick_check: \(check.joined(separator: "; "))") }
+            try db.execute(sql: "DELETE FROM gc_lease")
+            report.tables = try Self.countedTables.map { table in
+                BackupReport.TableCount(table: table, rows: try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0)
+            }
+            return try String.fetchAll(db, sql: "SELECT digest FROM blobs ORDER BY digest")
+        }
+    }
+
+    // MARK: Blob files
+
+    private func copyBlobs(
+        _ digests: [String], to directory: String, holder: String, report: inout BackupReport,
+        progress: (@Sendable (String) -> Void)?
+    ) async throws {
+        let source = registry.store.paths
+        try Self.makeDirectories(directory)
+        var lastRenewal = ContinuousClock.now
+        for (index, row) in digests.enumerated() {
+            guard let digest = Digest(row) else { continue }
+            if ContinuousClock.now - lastRenewal > .seconds(60) {
+                try await registry.write { db in try GarbageCollector.renewLease(db, holder: holder) }
+                lastRenewal = ContinuousClock.now
+            }
+            let from = source.blob(digest)
+            let shard = "\(directory)/\(digest.algorithm.rawValue)/\(digest.encoded.prefix(2))"
+            let to = "\(shard)/\(digest.encoded)"
+            guard let size = DirectoryListing.size(from) else {
+                report.blobsMissing.append(row)
+                continue
+            }
+            report.blobBytes += size
+            if DirectoryListing.size(to) == size {
+                report.blobsAlreadyPresent += 1
+                continue
+            }
+            try Self.makeDirectories(shard)
+            unlink(to)
+            if link(from, to) == 0 {
+                report.blobsLinked += 1
+            } else if errno == EXDEV {
+                try Self.copyFile(from, to)
+                report.blobsCopied += 1
+            } else {
+                throw BackupError.io("link \(from) to \(to): \(String(cString: strerror(errno)))")
+            }
+            if index % 100 == 0 { progress?("blobs: \(index + 1)/\(digests.count)") }
+        }
+    }
+
+    private static func makeDirectories(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw BackupError.io("mkdir \(path): \(error)")
+        }
+    }
+
+    /// Copies in 1 MiB chunks to a temporary name, syncs, then renames into place,
+    /// so a file under its digest name is always complete.
+    static func copyFile(_ from: String, _ to: String) throws {
+        let partial = to + ".partial"
+        do {
+            let input = try DiskFile.open(from, flags: O_RDONLY)
+            defer { input.close() }
+            let output = try DiskFile.open(partial, flags: O_WRONLY | O_CREAT | O_TRUNC)
+            defer { output.close() }
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { buffer.deallocate() }
+            var offset: Int64 = 0
+            while true {
+                let count = try input.read(into: buffer, at: offset)
+                if count == 0 { break }
+                try output.writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                offset += Int64(count)
+            }
+            try output.sync()
+        } catch {
+            unlink(partial)
+            throw BackupError.io("copy \(from) to \(to): \(error)")
+        }
+        guard rename(partial, to) == 0 else { throw BackupError.io("rename \(partial): \(String(cString: strerror(errno)))") }
+    }
+}

@@ -1,0 +1,97 @@
+import GRDB
+import OCI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension StoreChecker {
+    /// `--repair`: what is safe to fix, under the GC lease (so no collector runs at the
+    /// same time) and with each decision re-checked under the write lock. Orphan blob
+    /// files go the way GC deletes blobs: journaled and moved to trash in one write
+    /// transaction, then purged. Rows whose file is missing are never deleted here:
+    /// the registry told clients those blobs were stored; the report says what to do.
+    func repair(_ report: inout CheckReport) async throws {
+        let collector = GarbageCollector(registry: registry, logger: logger)
+        let holder = try await collector.acquireLease()
+        defer { collector.releaseLease(holder) }
+
+        let leftovers = report.problems(.trashLeftover).count + report.problems(.deletionJournalLeftover).count
+        if leftovers > 0 {
+            try await collector.recover()
+            report.problems.removeAll { $0.kind == .trashLeftover || $0.kind == .deletionJournalLeftover }
+            report.repaired.append("finished the interrupted garbage collection (\(leftovers) trash files and journal rows)")
+        }
+
+        let orphans = report.problems(.orphanBlobFile).compactMap { $0.digest.flatMap(Digest.init) }
+        for start in stride(from: 0, to: orphans.count, by: 100) {
+            let batch = Array(orphans[start..<min(start + 100, orphans.count)])
+            let trashed = try await trashOrphans(batch, holder: holder)
+            try await collector.purgeTrash(trashed.map(\.description))
+            let gone = Set(trashed.map(\.description))
+            report.problems.removeAll { $0.kind == .orphanBlobFile && $0.digest.map(gone.contains) == true }
+            report.repaired += trashed.map { "moved orphan file \(store.paths.blob($0)) to trash and deleted it" }
+        }
+
+        let uploadOrphans = report.problems(.orphanUploadFile).compactMap(\.path)
+        if !uploadOrphans.isEmpty {
+            let removed = try await removeUploadOrphans(uploadOrphans)
+            report.problems.removeAll { $0.kind == .orphanUploadFile && $0.path.map(removed.contains) == true }
+            report.repaired += removed.map { "deleted orphan upload file \($0)" }
+        }
+    }
+
+    /// One write transaction: the files still without a row are journaled in
+    /// `blob_deletions`, audited, and moved to trash; on any failure the moves are undone.
+    private func trashOrphans(_ batch: [Digest], holder: String) async throws -> [Digest] {
+        let store = self.store
+        return try await registry.write { db in
+            try GarbageCollector.renewLease(db, holder: holder)
+            let rowless = Set(try String.fetchAll(db, sql: """
+                SELECT value FROM json_each(?) WHERE value NOT IN (SELECT digest FROM blobs)
+                """, arguments: [GarbageCollector.jsonArray(batch.map(\.description))]))
+            var moved: [Digest] = []
+            do {
+                for digest in batch where rowless.contains(digest.description) {
+                    let size = DirectoryListing.size(store.paths.blob(digest)) ?? 0
+                    try db.execute(sql: "INSERT OR REPLACE INTO blob_deletions(digest, size) VALUES (?, ?)",
+                                   arguments: [digest.description, size])
+                    try Self.recordRepairAudit(db, digest: digest.description, size: size)
+                    if try store.moveBlobToTrash(digest) { moved.append(digest) }
+                }
+            } catch {
+                for digest in moved { store.restoreBlobFromTrash(digest) }
+                throw error
+            }
+            return moved
+        }
+    }
+
+    /// Upload files no session owns, re-checked under the write lock (a session that
+    /// started since cannot be using a file it did not create).
+    private func removeUploadOrphans(_ paths: [String]) async throws -> [String] {
+        let names = paths.map { String($0.split(separator: "/").last ?? "") }
+        let store = self.store
+        return try await registry.write { db in
+            let sessionless = Set(try String.fetchAll(db, sql: """
+                SELECT value FROM json_each(?) WHERE value NOT IN (SELECT id FROM uploads)
+                """, arguments: [GarbageCollector.jsonArray(names)]))
+            var removed: [String] = []
+            for name in names where sessionless.contains(name) {
+                guard let id = UploadID(name) else { continue }
+                let path = store.paths.upload(id)
+                try Self.recordRepairAudit(db, digest: nil, size: DirectoryListing.size(path) ?? 0)
+                store.removeUploadFile(id)
+                removed.append(path)
+            }
+            return removed
+        }
+    }
+
+    /// Audited like GC's orphan deletions, with the check as the actor.
+    private static func recordRepairAudit(_ db: Database, digest: String?, size: Int64) throws {
+        try db.execute(sql: """
+            INSERT INTO audit_events(actor, action, digest, size) VALUES ('registry-check', 'gc.orphan.delete', ?, ?)
+            """, arguments: [digest, size])
+    }
+}
