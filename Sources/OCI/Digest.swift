@@ -17,14 +17,25 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Comparable {
     public let encoded: String
 
     public init?(_ string: some StringProtocol) {
-        guard let colon = string.firstIndex(of: ":") else { return nil }
-        guard let algorithm = Algorithm(rawValue: String(string[..<colon])) else { return nil }
-        let encoded = string[string.index(after: colon)...]
-        guard encoded.utf8.count == algorithm.hexLength,
-              encoded.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        // On the UTF-8 view: the GC parses thousands of digests per batch.
+        let utf8 = string.utf8
+        guard let colon = utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let name = utf8[..<colon]
+        let algorithm: Algorithm
+        if name.elementsEqual("sha256".utf8) {
+            algorithm = .sha256
+        } else if name.elementsEqual("sha512".utf8) {
+            algorithm = .sha512
+        } else {
+            return nil
+        }
+        let start = utf8.index(after: colon)
+        let encoded = utf8[start...]
+        guard encoded.count == algorithm.hexLength,
+              encoded.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
         else { return nil }
         self.algorithm = algorithm
-        self.encoded = String(encoded)
+        self.encoded = String(string[start...])
     }
 
     /// Whether a string has the general digest shape (`algorithm:encoded`) from the

@@ -27,6 +27,9 @@ public struct GCReport: Codable, Sendable, Equatable {
     /// Bytes of the orphan files removed.
     public var orphanBytes: Int64 = 0
     public var durationMilliseconds: Int64 = 0
+    /// Time spent deciding (the read-only mark) and deleting (the sweep).
+    public var markMilliseconds: Double = 0
+    public var sweepMilliseconds: Double = 0
     /// The longest time one of the run's write transactions held the SQLite write lock.
     public var longestWriteMilliseconds: Double = 0
     public var writeTransactions = 0
@@ -40,6 +43,7 @@ public struct GCReport: Codable, Sendable, Equatable {
         case manifests, blobs, uploads, orphanFiles = "orphan_files", missingBlobFiles = "missing_blob_files"
         case uploadBytes = "upload_bytes", orphanBytes = "orphan_bytes"
         case durationMilliseconds = "duration_ms", longestWriteMilliseconds = "longest_write_ms"
+        case markMilliseconds = "mark_ms", sweepMilliseconds = "sweep_ms"
         case writeTransactions = "write_transactions"
     }
 }

@@ -55,8 +55,24 @@ extension GarbageCollector {
         "[" + values.map(String.init).joined(separator: ",") + "]"
     }
 
+    /// A JSON array of strings for `json_each`. Digests and repository names need no
+    /// escaping; anything else goes through the encoder.
     static func jsonArray(_ values: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
+        let plain = values.allSatisfy { value in
+            value.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5c && $0 < 0x80 }
+        }
+        guard plain else {
+            return String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
+        }
+        var json = "["
+        json.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 3 })
+        for (index, value) in values.enumerated() {
+            if index > 0 { json += "," }
+            json += "\""
+            json += value
+            json += "\""
+        }
+        return json + "]"
     }
 
     /// Decides everything the run deletes, in one read snapshot.

@@ -43,7 +43,7 @@ extension GarbageCollector {
                             waiting.append(manifest)
                             continue
                         }
-                        try db.execute(sql: "DELETE FROM manifests WHERE id = ?", arguments: [manifest.id])
+                        try db.cachedStatement(sql: "DELETE FROM manifests WHERE id = ?").execute(arguments: [manifest.id])
                         try Self.recordGCAudit(db, action: "gc.manifest.delete", repository: manifest.repository,
                                                digest: manifest.digest, size: manifest.size, runID: runID)
                         deleted.append(manifest)
@@ -60,60 +60,97 @@ extension GarbageCollector {
         }
     }
 
+    /// Each batch is one transaction: re-check, journal and audit rows, row deletes,
+    /// moves to trash. The previous batch's trash files are unlinked while this one is
+    /// prepared, and their journal rows go in this batch's transaction, so a batch
+    /// costs one commit.
     private func sweepBlobs(
         _ blobs: [GCReport.BlobEntry], options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
         progress: (@Sendable (String) -> Void)?
     ) async throws {
         let store = self.store
+        var purged: [String] = []
         let logger = self.logger
+        // A thrown error leaves files in trash with journal rows: recovery purges them.
+        var unlinking: Task<[String], Never>?
         for start in stride(from: 0, to: blobs.count, by: options.batchSize) {
             let batch = Array(blobs[start..<min(start + options.batchSize, blobs.count)])
+            if let unlinking { purged = await unlinking.value }
+            unlinking = nil
+            let journalDone = purged
             let deleted = try await timedWrite(&report) { db -> [GCReport.BlobEntry] in
                 try Self.renewLease(db, holder: holder)
-                // The re-check: still unreferenced, lease still run out. Under the write
-                // lock nothing can change between it and the deletes below.
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT b.digest, b.size FROM blobs b WHERE b.digest IN (SELECT value FROM json_each(?))
-                      AND b.protected_until < strftime('%Y-%m-%d %H:%M:%f', 'now')
-                      AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)
-                    """, arguments: [Self.jsonArray(batch.map(\.digest))])
-                    .map { GCReport.BlobEntry(digest: $0["digest"], size: $0["size"]) }
-                // Repository links first: their foreign key to blobs is RESTRICT.
-                let digests = Self.jsonArray(rows.map(\.digest))
-                try db.execute(sql: "DELETE FROM repository_blobs WHERE digest IN (SELECT value FROM json_each(?))", arguments: [digests])
-                try db.execute(sql: "DELETE FROM blobs WHERE digest IN (SELECT value FROM json_each(?))", arguments: [digests])
-                return try Self.trashFiles(db, rows, store: store, runID: runID, logger: logger)
+                if !journalDone.isEmpty {
+                    try db.cachedStatement(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))")
+                        .execute(arguments: [Self.jsonArray(journalDone)])
+                }
+                return try Self.deleteBlobBatch(db, batch.map(\.digest), store: store, runID: runID, logger: logger)
             }
-            try await purgeTrash(deleted.map(\.digest))
+            purged = []
+            let trashed = deleted.map(\.digest)
+            unlinking = Task.detached {
+                for digest in trashed.compactMap(Digest.init) { store.removeFromTrash(digest) }
+                return trashed
+            }
             report.blobs += deleted
             progress?("blobs: \(report.blobs.count)/\(blobs.count) deleted")
         }
+        if let unlinking {
+            let last = await unlinking.value
+            if !last.isEmpty {
+                try await timedWrite(&report) { db in
+                    try db.execute(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))",
+                                   arguments: [Self.jsonArray(last)])
+                }
+            }
+        }
     }
 
-    /// Inside the deleting transaction (rows and links already deleted): files move to
-    /// trash and are journaled. If anything fails, the files moved so far are moved back
-    /// and the transaction rolls back, so rows and files never disagree.
-    private static func trashFiles(
-        _ db: Database, _ rows: [GCReport.BlobEntry], store: BlobStore, runID: Int64, logger: Logger
+    /// Inside one write transaction: the re-check (still unreferenced, lease still run
+    /// out; under the write lock nothing can change between it and the deletes), then
+    /// journal and audit rows, row deletes and moves to trash. If a move fails, the
+    /// files moved so far go back and the transaction rolls back, so rows and files
+    /// never disagree.
+    private static func deleteBlobBatch(
+        _ db: Database, _ candidates: [String], store: BlobStore, runID: Int64, logger: Logger
     ) throws -> [GCReport.BlobEntry] {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT b.digest, b.size FROM blobs b WHERE b.digest IN (SELECT value FROM json_each(?))
+              AND b.protected_until < strftime('%Y-%m-%d %H:%M:%f', 'now')
+              AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)
+            """), arguments: [jsonArray(candidates)])
+            .map { GCReport.BlobEntry(digest: $0["digest"], size: $0["size"]) }
+        guard !rows.isEmpty else { return [] }
+        let digests = jsonArray(rows.map(\.digest))
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO blob_deletions(digest, size, gc_run_id)
+            SELECT digest, size, ?2 FROM blobs WHERE digest IN (SELECT value FROM json_each(?1))
+            """).execute(arguments: [digests, runID])
+        try db.cachedStatement(sql: """
+            INSERT INTO audit_events(actor, action, repository, digest, size, gc_run_id)
+            SELECT 'gc', 'gc.blob.delete', NULL, digest, size, ?2 FROM blobs WHERE digest IN (SELECT value FROM json_each(?1))
+            ORDER BY digest
+            """).execute(arguments: [digests, runID])
+        // Repository links first: their foreign key to blobs is RESTRICT.
+        try db.cachedStatement(sql: "DELETE FROM repository_blobs WHERE digest IN (SELECT value FROM json_each(?))")
+            .execute(arguments: [digests])
+        try db.cachedStatement(sql: "DELETE FROM blobs WHERE digest IN (SELECT value FROM json_each(?))")
+            .execute(arguments: [digests])
         var moved: [Digest] = []
         do {
             for row in rows {
                 guard let digest = Digest(row.digest) else { continue }
-                try db.execute(sql: "INSERT OR REPLACE INTO blob_deletions(digest, size, gc_run_id) VALUES (?, ?, ?)",
-                               arguments: [row.digest, row.size, runID])
-                try recordGCAudit(db, action: "gc.blob.delete", repository: nil, digest: row.digest, size: row.size, runID: runID)
                 if try store.moveBlobToTrash(digest) {
                     moved.append(digest)
                 } else {
                     logger.warning("blob row without a file, row deleted", metadata: ["digest": "\(digest)"])
                 }
             }
-            return rows
         } catch {
             for digest in moved { store.restoreBlobFromTrash(digest) }
             throw error
         }
+        return rows
     }
 
     static func recordGCAudit(_ db: Database, action: String, repository: String?, digest: String?, size: Int64, runID: Int64) throws {

@@ -39,7 +39,9 @@ public final class GarbageCollector: Sendable {
             // Recovery moves and deletes files: a dry run changes nothing.
             if !options.dryRun { try await recover() }
             progress?("marking")
+            let markStart = ContinuousClock.now
             let plan = try await mark(options)
+            report.markMilliseconds = (ContinuousClock.now - markStart).seconds * 1000
             progress?("marked: \(plan.manifests.count) manifests, \(plan.blobs.count) blobs, \(plan.uploads.count) uploads")
             if options.dryRun {
                 report.manifests = plan.manifests.map(\.entry)
@@ -47,7 +49,9 @@ public final class GarbageCollector: Sendable {
                 report.uploads = plan.uploads
                 report.uploadBytes = plan.uploadBytes
             } else {
+                let sweepStart = ContinuousClock.now
                 try await sweep(plan, options: options, runID: runID, holder: holder, report: &report, progress: progress)
+                report.sweepMilliseconds = (ContinuousClock.now - sweepStart).seconds * 1000
             }
             if options.fullScan {
                 progress?("scanning disk")
