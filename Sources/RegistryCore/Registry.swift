@@ -12,6 +12,8 @@ public final class Registry: Sendable {
     let sessions = UploadSessions()
     /// Manifest pulls waiting to be written to the audit trail.
     public let pulls: PullRecorder
+    /// Counters and gauges for `/metrics`.
+    public let metrics = RegistryMetrics()
     let logger: Logger
 
     public init(configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage")) throws {
@@ -20,7 +22,7 @@ public final class Registry: Sendable {
         let paths = StoragePaths(root: configuration.dataDirectory)
         store = BlobStore(paths: paths, syncWrites: configuration.syncWrites)
         try store.createDirectories()
-        database = try RegistryDatabase(path: paths.database, busyTimeout: configuration.databaseBusyTimeout)
+        database = try RegistryDatabase(path: paths.database, busyTimeout: configuration.databaseBusyTimeout, metrics: metrics)
         pulls = PullRecorder(database: database)
     }
 

@@ -9,7 +9,7 @@ public enum RegistryApplication {
     /// configuration that cannot be loaded (unreadable htpasswd file, bad key) leaves
     /// every request refused with 503 and the reason logged: never open by mistake.
     /// `registry serve` uses `accessControl(for:logger:)` first so that it fails at start.
-    public static func buildRouter(registry: Registry) -> Router<RegistryRequestContext> {
+    public static func buildRouter(registry: Registry, accessLog: Logger? = nil) -> Router<RegistryRequestContext> {
         var logger = Logger(label: "stowage")
         logger.logLevel = .error
         let access: AccessControl
@@ -19,7 +19,7 @@ public enum RegistryApplication {
             logger.error("access control is misconfigured; refusing every request", metadata: ["error": "\(error)"])
             access = AccessControl(failing: "\(error)", configuration: registry.configuration.auth, logger: logger)
         }
-        return buildRouter(registry: registry, access: access)
+        return buildRouter(registry: registry, access: access, accessLog: accessLog)
     }
 
     public static func accessControl(for registry: Registry, logger: Logger) throws -> AccessControl {
@@ -27,8 +27,13 @@ public enum RegistryApplication {
                           dataDirectory: registry.configuration.dataDirectory, logger: logger)
     }
 
-    public static func buildRouter(registry: Registry, access: AccessControl) -> Router<RegistryRequestContext> {
+    /// `accessLog`: where the one line per request goes (nil: no access log).
+    public static func buildRouter(registry: Registry, access: AccessControl, accessLog: Logger? = nil) -> Router<RegistryRequestContext> {
         let router = Router(context: RegistryRequestContext.self)
+        let metrics = registry.configuration.metrics
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: RequestTelemetryMiddleware(
+            metrics: metrics.enabled ? registry.metrics : nil, metricsPath: metrics.path, accessLog: accessLog))
         router.add(middleware: RegistryErrorMiddleware())
         router.add(middleware: AuthMiddleware(access: access))
         let api = RegistryAPI(registry: registry)
@@ -39,6 +44,10 @@ public enum RegistryApplication {
                     try await api.handle(request, context: context)
                 }
             }
+        }
+        HealthController(registry: registry).register(on: router)
+        if metrics.enabled, metrics.listen.isEmpty {
+            MetricsController(registry: registry, path: metrics.path).register(on: router)
         }
         if access.mode == .token {
             let tokens = TokenController(access: access)

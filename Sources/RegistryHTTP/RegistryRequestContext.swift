@@ -8,9 +8,14 @@ import RegistryCore
 public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
-    public let requestID: String
+    /// Set from a sane incoming `X-Request-Id` by `RequestIDMiddleware`.
+    public internal(set) var requestID: String
     /// Who is calling, set by the access control before any controller runs.
-    public internal(set) var identity: Identity = .unrestricted
+    public internal(set) var identity: Identity = .unrestricted {
+        didSet { trace.user = identity.user }
+    }
+    /// Shared with the middleware outside the access control (the access log).
+    let trace = RequestTrace()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Hummingbird
 import Logging
+import Metrics
 import RegistryCLI
 import RegistryCore
 import RegistryHTTP
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,8 +37,17 @@ struct Serve: AsyncParsableCommand {
         valueName: "file"))
     var htpasswd: String?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default log.level, info).")
+    var logLevel: String?
+
+    @Option(name: .long, help: "Log format: text, or json (one object per line) (default log.format, text).")
+    var logFormat: String?
+
+    @Option(name: .long, help: ArgumentHelp("Serve HTTPS with this PEM certificate chain (with --tls-key); SIGHUP reloads it.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(name: .long, help: ArgumentHelp("PEM private key of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
 
     func run() async throws {
         var configuration = try store.configuration()
@@ -51,8 +62,13 @@ struct Serve: AsyncParsableCommand {
             configuration.auth.htpasswdFile = htpasswd
             if configuration.auth.mode == .none { configuration.auth.mode = .htpasswd }
         }
-        var logger = Logger(label: "stowage")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        if let logLevel { try configuration.setLogLevel(logLevel) }
+        if let logFormat { try configuration.setLogFormat(logFormat) }
+        if let tlsCert { configuration.tls.certificate = tlsCert }
+        if let tlsKey { configuration.tls.key = tlsKey }
+        try configuration.validateTLS()
+        LogBootstrap.bootstrap(configuration.log)
+        let logger = Logger(label: "stowage")
         let registry = try Registry.open(configuration: configuration, logger: logger)
         let collector = GarbageCollector(registry: registry, logger: logger)
         try await collector.recover()
@@ -63,12 +79,39 @@ struct Serve: AsyncParsableCommand {
             "gc": "\(configuration.gcEnabled ? "every \(configuration.gcInterval), delay \(configuration.gcDelay)" : "off")",
             "auth": "\(access.summary)",
         ])
-        var app = RegistryApplication.build(registry: registry, access: access, host: configuration.host, port: configuration.port, logger: logger)
-        app.addServices(AuditService(registry: registry, logger: logger))
+        var background: [any Service] = [AuditService(registry: registry, logger: logger)]
         if configuration.gcEnabled {
-            app.addServices(GarbageCollectionService(
+            background.append(GarbageCollectionService(
                 collector: collector, interval: configuration.gcInterval, options: configuration.gcOptions, logger: logger))
         }
-        try await app.runService()
+        try await runUntilShutdown(registry: registry, access: access, background: background, logger: logger)
+    }
+
+    /// Runs until SIGTERM/SIGINT: the listener stops accepting, requests in flight get up
+    /// to `shutdown_timeout` to finish, GC stops at a safe point, the audit flush runs
+    /// once more, then the database is checkpointed and closed.
+    private func runUntilShutdown(registry: Registry, access: AccessControl, background: [any Service], logger: Logger) async throws {
+        let configuration = registry.configuration
+        if configuration.metrics.enabled { MetricsSystem.bootstrap(registry.metrics.factory) }
+        let accessLog = Logger(label: "stowage.access")
+        var group = ServiceGroupConfiguration(
+            services: try RegistryServer.services(
+                registry: registry, access: access, background: background, logger: logger, accessLog: accessLog
+            ).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        group.maximumCancellationDuration = .seconds(5)
+        do {
+            try await ServiceGroup(configuration: group).run()
+        } catch {
+            logger.error("shutdown was not clean", metadata: ["error": "\(error)"])
+        }
+        do {
+            try registry.close()
+            logger.notice("stopped; database checkpointed and closed")
+        } catch {
+            logger.error("closing the database failed", metadata: ["error": "\(error)"])
+        }
     }
 }

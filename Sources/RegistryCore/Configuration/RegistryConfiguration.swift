@@ -35,6 +35,12 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var readOnly = false
     public var limits = StorageLimits()
 
+    public var tls = TLSFiles()
+    public var metrics = MetricsSettings()
+    public var log = LogSettings()
+    /// How long SIGTERM waits for in-flight requests before they are cut off.
+    public var shutdownTimeout: Duration = .seconds(30)
+
     /// GC options from this configuration.
     public var gcOptions: GCOptions {
         var options = GCOptions(delay: gcDelay)
@@ -93,6 +99,10 @@ struct ConfigurationFile: Decodable {
     var audit: Audit?
     var auth: Auth?
     var maintenance: Maintenance?
+    var tls: TLS?
+    var metrics: Metrics?
+    var log: Log?
+    var shutdownTimeout: String?
 
     struct Auth: Decodable {
         var mode: String?
@@ -204,6 +214,7 @@ struct ConfigurationFile: Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, dataDir = "data_dir", storage, gc, audit, auth, maintenance
+        case tls, metrics, log, shutdownTimeout = "shutdown_timeout"
     }
 
     func apply(to base: RegistryConfiguration) throws -> RegistryConfiguration {
@@ -224,6 +235,7 @@ struct ConfigurationFile: Decodable {
         if let text = audit?.retention, text != "forever" {
             configuration.auditRetention = try DurationParser.parse(text, key: "audit.retention")
         }
+        try applyOperations(to: &configuration)
         return configuration
     }
 }

@@ -18,11 +18,12 @@ import OCI
 public final class GarbageCollector: Sendable {
     let registry: Registry
     let logger: Logger
-    let metrics = GCMetrics()
+    let metrics: GCMetrics
 
     public init(registry: Registry, logger: Logger = Logger(label: "stowage.gc")) {
         self.registry = registry
         self.logger = logger
+        metrics = GCMetrics(factory: registry.metrics.factory)
     }
 
     var database: DatabasePool { registry.database.pool }

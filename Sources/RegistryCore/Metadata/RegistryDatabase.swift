@@ -7,15 +7,21 @@ import Migrations
 public final class RegistryDatabase: Sendable {
     public let pool: DatabasePool
 
-    public init(path: String, busyTimeout: Duration = .seconds(10), readOnly: Bool = false) throws {
-        pool = try DatabasePool(path: path, configuration: Self.makeConfiguration(busyTimeout: busyTimeout, readOnly: readOnly))
+    public init(path: String, busyTimeout: Duration = .seconds(10), readOnly: Bool = false, metrics: RegistryMetrics? = nil) throws {
+        pool = try DatabasePool(path: path, configuration: Self.makeConfiguration(busyTimeout: busyTimeout, readOnly: readOnly, metrics: metrics))
     }
 
-    static func makeConfiguration(busyTimeout: Duration, readOnly: Bool) -> Configuration {
+    static func makeConfiguration(busyTimeout: Duration, readOnly: Bool, metrics: RegistryMetrics? = nil) -> Configuration {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.readonly = readOnly
-        configuration.busyMode = .timeout(busyTimeout.seconds)
+        if let metrics {
+            configuration.busyMode = .callback(BusyHandler(
+                timeout: busyTimeout, onWait: { metrics.busyWaits.increment() }, onTimeout: { metrics.busyTimeouts.increment() }
+            ).callback)
+        } else {
+            configuration.busyMode = .timeout(busyTimeout.seconds)
+        }
         configuration.maximumReaderCount = 8
         configuration.prepareDatabase { db in
             if !db.configuration.readonly {

@@ -1,0 +1,97 @@
+import Foundation
+
+// The operations sections of the YAML file: tls, metrics, log and shutdown_timeout.
+
+extension ConfigurationFile {
+    struct TLS: Decodable {
+        var certificate: String?
+        var key: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case certificate, key
+        }
+    }
+
+    struct Metrics: Decodable {
+        var enabled: Bool?
+        var listen: String?
+        var path: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case enabled, listen, path
+        }
+    }
+
+    struct Log: Decodable {
+        var level: String?
+        var format: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case level, format
+        }
+    }
+
+    func applyOperations(to configuration: inout RegistryConfiguration) throws {
+        if let tls {
+            if let value = tls.certificate { configuration.tls.certificate = value }
+            if let value = tls.key { configuration.tls.key = value }
+        }
+        if let metrics {
+            if let value = metrics.enabled { configuration.metrics.enabled = value }
+            if let value = metrics.listen { try configuration.setMetricsListen(value) }
+            if let value = metrics.path { try configuration.setMetricsPath(value) }
+        }
+        if let value = log?.level { try configuration.setLogLevel(value) }
+        if let value = log?.format { try configuration.setLogFormat(value) }
+        if let text = shutdownTimeout {
+            configuration.shutdownTimeout = try DurationParser.parse(text, key: "shutdown_timeout")
+        }
+        try configuration.validateTLS()
+    }
+}
+
+extension RegistryConfiguration {
+    public mutating func setMetricsListen(_ address: String) throws(ConfigurationError) {
+        let trimmed = address.trimmingCharacters(in: .whitespaces)
+        if !trimmed.isEmpty {
+            var probe = RegistryConfiguration()
+            do { try probe.setListen(trimmed) } catch {
+                throw ConfigurationError.invalid(key: "metrics.listen", expected: "HOST:PORT or empty", got: address)
+            }
+        }
+        metrics.listen = trimmed
+    }
+
+    public mutating func setMetricsPath(_ path: String) throws(ConfigurationError) {
+        guard path.hasPrefix("/"), path.count > 1, !path.hasPrefix("/v2"), !path.contains("?"),
+              !["/healthz", "/readyz", "/auth/token"].contains(path)
+        else {
+            throw ConfigurationError.invalid(key: "metrics.path", expected: "an absolute path outside /v2, e.g. /metrics", got: path)
+        }
+        metrics.path = path
+    }
+
+    public mutating func setLogLevel(_ level: String) throws(ConfigurationError) {
+        guard LogSettings.levels.contains(level) else {
+            throw ConfigurationError.invalid(key: "log.level", expected: LogSettings.levels.joined(separator: ", "), got: level)
+        }
+        log.level = level
+    }
+
+    public mutating func setLogFormat(_ format: String) throws(ConfigurationError) {
+        guard let value = LogSettings.Format(rawValue: format) else {
+            throw ConfigurationError.invalid(key: "log.format", expected: "text or json", got: format)
+        }
+        log.format = value
+    }
+
+    /// A certificate without a key (or the reverse) is a mistake, not "TLS off".
+    public func validateTLS() throws(ConfigurationError) {
+        if tls.certificate != nil, tls.key == nil {
+            throw ConfigurationError.invalid(key: "tls.key", expected: "a PEM private key file (tls.certificate is set)", got: "")
+        }
+        if tls.key != nil, tls.certificate == nil {
+            throw ConfigurationError.invalid(key: "tls.certificate", expected: "a PEM certificate file (tls.key is set)", got: "")
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import CoreMetrics
+import Foundation
+import GRDB
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The metrics of one registry, kept in its own Prometheus collector registry (so two
+/// registries in one test process never mix their numbers) and recorded through
+/// swift-metrics handles made by that registry's factory. `registry serve` also
+/// bootstraps the process-wide `MetricsSystem` with `factory`, so metrics of the
+/// libraries it uses land on the same page.
+///
+/// Names follow Prometheus conventions: `_total` for counters, `_seconds` and `_bytes`
+/// for units; label values come from small fixed sets (never a raw path or a name).
+public final class RegistryMetrics: Sendable {
+    public let prometheus: PrometheusCollectorRegistry
+    public let factory: PrometheusMetricsFactory
+
+    let busyWaits: CoreMetrics.Counter
+    let busyTimeouts: CoreMetrics.Counter
+    private let blobsStored: CoreMetrics.Gauge
+    private let blobBytesStored: CoreMetrics.Gauge
+    private let uploadsInProgress: CoreMetrics.Gauge
+
+    /// The store gauges come from a query, run at most this often (on scrape).
+    let storeRefreshInterval: Duration
+    private let lastStoreRefresh = Mutex<ContinuousClock.Instant?>(nil)
+
+    static let requestDurationBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+        .seconds(30), .seconds(60), .seconds(300),
+    ]
+
+    public init(storeRefreshInterval: Duration = .seconds(15)) {
+        prometheus = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: prometheus)
+        factory.durationHistogramBuckets = [
+            "stowage_http_request_duration_seconds": Self.requestDurationBuckets,
+            "stowage_gc_duration_seconds": [.seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(1800)],
+        ]
+        self.factory = factory
+        self.storeRefreshInterval = storeRefreshInterval
+        busyWaits = CoreMetrics.Counter(label: "stowage_sqlite_busy_waits_total", factory: factory)
+        busyTimeouts = CoreMetrics.Counter(label: "stowage_sqlite_busy_timeouts_total", factory: factory)
+        blobsStored = CoreMetrics.Gauge(label: "stowage_blobs_stored", factory: factory)
+        blobBytesStored = CoreMetrics.Gauge(label: "stowage_blob_bytes_stored", factory: factory)
+        uploadsInProgress = CoreMetrics.Gauge(label: "stowage_uploads_in_progress", factory: factory)
+    }
+
+    // MARK: HTTP
+
+    /// One finished request: `route` is one of `RouteLabel`'s fixed values.
+    public func recordRequest(route: String, method: String, status: Int, duration: Duration, bytesIn: Int, bytesOut: Int) {
+        let labels = [("route", route), ("method", method), ("status", String(status))]
+        CoreMetrics.Counter(label: "stowage_http_requests_total", dimensions: labels, factory: factory).increment()
+        Metrics.Timer(label: "stowage_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
+            .recordNanoseconds(Self.nanoseconds(duration))
+        if bytesIn > 0 {
+            CoreMetrics.Counter(label: "stowage_http_received_bytes_total", dimensions: [("route", route)], factory: factory).increment(by: bytesIn)
+        }
+        if bytesOut > 0 {
+            CoreMetrics.Counter(label: "stowage_http_sent_bytes_total", dimensions: [("route", route)], factory: factory).increment(by: bytesOut)
+        }
+    }
+
+    // MARK: Exposition
+
+    /// The Prometheus text exposition, after refreshing the store gauges if they are stale.
+    public func exposition(database: RegistryDatabase) async -> [UInt8] {
+        await refreshStoreGauges(database: database)
+        return prometheus.emitToBuffer()
+    }
+
+    /// `count(*)` over blobs walks the table, so it runs at most every `storeRefreshInterval`
+    /// however often Prometheus scrapes; a failed query leaves the last values.
+    func refreshStoreGauges(database: RegistryDatabase) async {
+        let now = ContinuousClock.now
+        let due = lastStoreRefresh.withLock { last -> Bool in
+            if let last, now - last < storeRefreshInterval { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let counts = try? await database.pool.read { db -> StoreCounts in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS blobs, total(size) AS bytes FROM blobs")
+            let uploads = try Int.fetchOne(db, sql: "SELECT count(*) FROM uploads") ?? 0
+            return StoreCounts(blobs: row?["blobs"] ?? 0, bytes: row?["bytes"] ?? 0, uploads: uploads)
+        }
+        guard let counts else { return }
+        blobsStored.record(counts.blobs)
+        blobBytesStored.record(counts.bytes)
+        uploadsInProgress.record(counts.uploads)
+    }
+
+    private struct StoreCounts: Sendable {
+        var blobs: Int
+        var bytes: Double
+        var uploads: Int
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,27 @@
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Reloads the TLS certificate and key on SIGHUP (certbot's deploy hook, or
+/// `systemctl reload`). A bad pair is refused and logged; the old one stays in use.
+struct CertificateReloadService: Service {
+    let certificates: TLSCertificateStore
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                do {
+                    try certificates.reload()
+                    logger.notice("TLS certificate reloaded", metadata: [
+                        "certificate": "\(certificates.files.certificate ?? "")", "key": "\(certificates.files.key ?? "")",
+                    ])
+                } catch {
+                    logger.error("TLS certificate reload failed; still serving the previous certificate",
+                                 metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import RegistryCore
+import ServiceLifecycle
+
+/// Everything `registry serve` runs, as services for one `ServiceGroup`: the main
+/// listener (HTTPS when `tls` is set, with `background` services such as GC and the
+/// audit flush inside its application), the SIGHUP certificate reloader, and the
+/// plain-HTTP debug listener for `/metrics` when `metrics.listen` is set.
+///
+/// The group shuts services down in reverse order: the main listener first (it stops
+/// accepting and lets requests in flight finish), then its background services, then
+/// the reloader and the debug listener.
+public enum RegistryServer {
+    public static func services(
+        registry: Registry, access: AccessControl, background: [any Service], logger: Logger, accessLog: Logger?
+    ) throws -> [any Service] {
+        let configuration = registry.configuration
+        var services: [any Service] = []
+        if configuration.metrics.enabled, !configuration.metrics.listen.isEmpty {
+            var address = RegistryConfiguration()
+            try address.setListen(configuration.metrics.listen)
+            services.append(debugApplication(registry: registry, host: address.host, port: address.port, logger: logger))
+        }
+        var server = HTTPServerBuilder.http1()
+        if configuration.tls.isEnabled {
+            let certificates = try TLSCertificateStore(files: configuration.tls)
+            server = .reloadableTLS(certificates)
+            services.append(CertificateReloadService(certificates: certificates, logger: logger))
+        }
+        let scheme = configuration.tls.isEnabled ? "https" : "http"
+        var main = Application(
+            router: RegistryApplication.buildRouter(registry: registry, access: access, accessLog: accessLog),
+            server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Stowage"),
+            onServerRunning: { channel in
+                logger.notice("listening", metadata: ["address": "\(scheme)://\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            },
+            logger: logger
+        )
+        main.addServices(background)
+        services.append(main)
+        return services
+    }
+
+    /// `/metrics`, `/healthz` and `/readyz` on their own listener, for a private address.
+    static func debugApplication(registry: Registry, host: String, port: Int, logger: Logger) -> some Service {
+        let router = Router(context: RegistryRequestContext.self)
+        MetricsController(registry: registry, path: registry.configuration.metrics.path).register(on: router)
+        HealthController(registry: registry).register(on: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "Stowage"),
+            onServerRunning: { channel in
+                logger.notice("metrics listening", metadata: ["address": "http://\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            },
+            logger: logger
+        )
+    }
+}
