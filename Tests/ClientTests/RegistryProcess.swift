@@ -71,6 +71,8 @@ final class RegistryProcess {
     let logPath: String
     /// More `registry serve` arguments (e.g. `--config`, `--htpasswd`).
     let arguments: [String]
+    /// Whether the server answers on `port`; nil: plain-HTTP GET /v2/ answers 200 or 401.
+    let ready: ((Int) -> Bool)?
     private(set) var port: Int
     private var process: Process?
 
@@ -79,9 +81,10 @@ final class RegistryProcess {
 
     /// Starts a server on a fresh port with `dataDirectory` and waits until GET /v2/ answers
     /// 200 (or 401, when `arguments` turn on access control).
-    init(dataDirectory: String, logPath: String, arguments: [String] = []) throws {
+    init(dataDirectory: String, logPath: String, arguments: [String] = [], ready: ((Int) -> Bool)? = nil) throws {
         self.dataDirectory = dataDirectory
         self.arguments = arguments
+        self.ready = ready
         self.logPath = logPath
         port = 0
         guard FileManager.default.isExecutableFile(atPath: Self.executablePath) else {
@@ -131,7 +134,9 @@ final class RegistryProcess {
             guard let process, process.isRunning else {
                 throw ClientTestError("the registry exited before it was ready (status \(process?.terminationStatus ?? -1)); log:\n\(log())")
             }
-            if let response = try? HTTP.request("GET", port: port, path: "/v2/", timeout: 2), [200, 401].contains(response.status) {
+            if let ready {
+                if ready(port) { return }
+            } else if let response = try? HTTP.request("GET", port: port, path: "/v2/", timeout: 2), [200, 401].contains(response.status) {
                 return
             }
             usleep(100_000)
@@ -176,6 +181,12 @@ final class RegistryProcess {
         return !process.isRunning
     }
 
+    /// The exit status once the process has ended; nil while it runs.
+    var exitStatus: Int32? {
+        guard let process, !process.isRunning else { return nil }
+        return process.terminationStatus
+    }
+
     func log() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "(no log)"
     }
@@ -191,11 +202,11 @@ final class RegistryFixture {
 
     /// `serveArguments` may write files (a config, an htpasswd file) into the test's
     /// directory and returns more `registry serve` arguments.
-    init(_ label: String, serveArguments: (TemporaryDirectory) throws -> [String] = { _ in [] }) throws {
+    init(_ label: String, serveArguments: (TemporaryDirectory) throws -> [String] = { _ in [] }, ready: ((Int) -> Bool)? = nil) throws {
         directory = try TemporaryDirectory(label)
         do {
             registry = try RegistryProcess(dataDirectory: try directory.sub("data"), logPath: "\(directory.path)/registry.log",
-                                           arguments: try serveArguments(directory))
+                                           arguments: try serveArguments(directory), ready: ready)
         } catch {
             directory.remove()
             throw error
@@ -216,7 +227,7 @@ final class RegistryFixture {
 
 /// The Debian package that provides each tool the tests drive.
 let debianPackage: [String: String] = [
-    "skopeo": "skopeo", "buildah": "buildah", "podman": "podman", "curl": "curl", "sqlite3": "sqlite3",
+    "skopeo": "skopeo", "buildah": "buildah", "podman": "podman", "curl": "curl", "sqlite3": "sqlite3", "openssl": "openssl",
 ]
 
 /// The tool's absolute path, or a failure naming the apt package to install.

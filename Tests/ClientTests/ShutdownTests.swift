@@ -1,0 +1,91 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+/// SIGTERM as systemd or `docker stop` sends it: no new connections, the request in
+/// flight completes, the process exits 0 with its database closed, and what it
+/// acknowledged is there after a restart.
+extension ClientTests {
+    @Suite struct ShutdownTests {
+        @Test func anUploadInFlightCompletesAfterSIGTERM() throws {
+            let fixture = try RegistryFixture("shutdown")
+            defer { fixture.tearDown() }
+            let port = fixture.port
+            let client = RegistryClient(port: port)
+            let session = try client.request("POST", "/v2/shutdown/app/blobs/uploads/")
+            try #require(session.status == 202, "\(session)")
+            let location = try #require(session.header("Location"))
+            let bytes = randomBytes(8 << 20)
+            let digest = sha256(bytes)
+
+            // A monolithic PUT whose body arrives slowly: half now, the rest after SIGTERM.
+            let connection = try HTTPConnection(port: port)
+            try connection.sendHead("PUT", "\(location)?digest=\(digest)", headers: [
+                ("Content-Type", "application/octet-stream"), ("Content-Length", String(bytes.count)),
+            ])
+            try connection.send(Array(bytes[..<(4 << 20)]))
+            usleep(300_000)
+            let pid = try #require(fixture.registry.pid)
+            let stopped = Date()
+            kill(pid, SIGTERM)
+
+            // The listener closes: a new client is refused while the upload goes on.
+            try waitFor("new connections to be refused after SIGTERM", timeout: 10) {
+                (try? HTTPConnection(port: port, timeout: 2)) == nil
+            }
+            #expect(fixture.registry.exitStatus == nil, "the server must wait for the upload in flight")
+
+            try connection.send(Array(bytes[(4 << 20)...]))
+            let response = try connection.readResponse(method: "PUT")
+            #expect(response.status == 201, "the upload in flight must complete: \(response)")
+            #expect(response.header("Docker-Content-Digest") == digest)
+
+            try waitFor("the server to exit", timeout: 30) { fixture.registry.exitStatus != nil }
+            #expect(fixture.registry.exitStatus == 0, "log:\n\(fixture.registry.log())")
+            #expect(Date().timeIntervalSince(stopped) < 30, "the default shutdown_timeout is 30 s")
+            #expect(fixture.registry.log().contains("database checkpointed and closed"))
+            // The checkpoint emptied the WAL into registry.db.
+            let wal = (try? FileManager.default.attributesOfItem(atPath: "\(fixture.dataDirectory)/registry.db-wal")[.size] as? Int) ?? 0
+            #expect(wal == 0, "registry.db-wal still holds \(wal) bytes after a clean shutdown")
+
+            try fixture.registry.start()
+            let pulled = try client.request("GET", "/v2/shutdown/app/blobs/\(digest)")
+            #expect(pulled.status == 200)
+            #expect(sha256(pulled.body) == digest)
+        }
+
+        @Test func theShutdownTimeoutCutsOffAStalledRequest() throws {
+            let fixture = try RegistryFixture("shutdown-timeout") { directory in
+                let config = "\(directory.path)/config.yml"
+                try "shutdown_timeout: 2s\n".write(toFile: config, atomically: true, encoding: .utf8)
+                return ["--config", config]
+            }
+            defer { fixture.tearDown() }
+            let client = RegistryClient(port: fixture.port)
+            let session = try client.request("POST", "/v2/stalled/app/blobs/uploads/")
+            let location = try #require(session.header("Location"))
+            // A client that stops sending halfway and never comes back.
+            let connection = try HTTPConnection(port: fixture.port)
+            try connection.sendHead("PATCH", location, headers: [
+                ("Content-Type", "application/octet-stream"), ("Content-Length", String(1 << 20)),
+            ])
+            try connection.send(randomBytes(1000))
+            usleep(300_000)
+
+            let stopped = Date()
+            kill(try #require(fixture.registry.pid), SIGTERM)
+            try waitFor("the server to give up on the stalled request and exit", timeout: 20) { fixture.registry.exitStatus != nil }
+            let took = Date().timeIntervalSince(stopped)
+            #expect(took >= 1.5 && took < 12, "shutdown took \(took) s with shutdown_timeout 2s")
+            connection.close()
+
+            // Whatever was cut off, the store is consistent and the server starts again.
+            try fixture.registry.start()
+            try CrashTests.expectConsistentStore(fixture.dataDirectory)
+            let ready = try client.request("GET", "/readyz")
+            #expect(ready.status == 200, "\(ready)")
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+/// HTTPS with `--tls-cert/--tls-key`, and SIGHUP swapping the certificate while an
+/// upload streams over a connection opened before the swap.
+extension ClientTests {
+    @Suite struct TLSTests {
+        @Test func sighupReloadsTheCertificateWithoutDroppingConnections() throws {
+            let certificates = try TemporaryDirectory("tls-certs")
+            defer { certificates.remove() }
+            let first = try makeCertificate(in: certificates.path, name: "first")
+            let second = try makeCertificate(in: certificates.path, name: "second")
+            let live = (certificate: "\(certificates.path)/server.crt", key: "\(certificates.path)/server.key")
+            try install(first, at: live)
+
+            let fixture = try RegistryFixture("tls", serveArguments: { _ in ["--tls-cert", live.certificate, "--tls-key", live.key] },
+                                              ready: { port in (try? curlStatus(port: port, path: "/v2/", trusting: first.certificate)) == "200" })
+            defer { fixture.tearDown() }
+            let port = fixture.port
+            // Plain HTTP is not spoken on the TLS port.
+            #expect((try? HTTP.request("GET", port: port, path: "/v2/", timeout: 5))?.status != 200)
+            #expect(try curlStatus(port: port, path: "/v2/", trusting: second.certificate) != "200",
+                    "the second certificate must not be served before the reload")
+
+            // An upload starts on a connection made with the first certificate...
+            let location = try startUpload(port: port, repository: "tls/app", trusting: first.certificate)
+            let sessionID = try #require(location.split(separator: "/").last.map(String.init))
+            let bytes = randomBytes(4 << 20)
+            let patch = try StreamingCurl(arguments: [
+                "-sS", "--cacert", first.certificate, "-T", "-", "-X", "PATCH",
+                "-H", "Content-Type: application/octet-stream", "-o", "/dev/null", "-w", "%{http_code}",
+                "https://127.0.0.1:\(port)\(location)",
+            ])
+            try patch.write(Array(bytes[..<(3 << 20)]))
+            try waitFor("the first bytes of the PATCH to reach the server") {
+                let size = (try? FileManager.default.attributesOfItem(atPath: "\(fixture.dataDirectory)/uploads/\(sessionID)")[.size] as? Int) ?? 0
+                return size > 0
+            }
+
+            // ...the files are replaced and SIGHUP sent...
+            try install(second, at: live)
+            kill(try #require(fixture.registry.pid), SIGHUP)
+            try waitFor("new connections to get the second certificate") {
+                (try? curlStatus(port: port, path: "/v2/", trusting: second.certificate)) == "200"
+            }
+            #expect(try curlStatus(port: port, path: "/v2/", trusting: first.certificate) != "200",
+                    "after the reload the first certificate must no longer be served")
+
+            // ...and the upload on the old connection finishes.
+            try patch.write(Array(bytes[(3 << 20)...]))
+            let patched = try patch.finish()
+            #expect(patched == "202", "the PATCH that straddled the reload must succeed")
+            let digest = sha256(bytes)
+            let finished = try curl(port: port, trusting: second.certificate, [
+                "-X", "PUT", "-o", "/dev/null", "-w", "%{http_code}", "\(location)?digest=\(digest)",
+            ])
+            #expect(finished.stdout == "201")
+            let pulled = try curl(port: port, trusting: second.certificate, ["/v2/tls/app/blobs/\(digest)"])
+            #expect(sha256(pulled.stdoutBytes) == digest)
+            #expect(fixture.registry.log().contains("TLS certificate reloaded"))
+        }
+
+        @Test func aBadCertificateOnReloadKeepsTheOldOne() throws {
+            let certificates = try TemporaryDirectory("tls-bad")
+            defer { certificates.remove() }
+            let first = try makeCertificate(in: certificates.path, name: "first")
+            let other = try makeCertificate(in: certificates.path, name: "other")
+            let live = (certificate: "\(certificates.path)/server.crt", key: "\(certificates.path)/server.key")
+            try install(first, at: live)
+            let fixture = try RegistryFixture("tls-bad", serveArguments: { _ in ["--tls-cert", live.certificate, "--tls-key", live.key] },
+                                              ready: { port in (try? curlStatus(port: port, path: "/v2/", trusting: first.certificate)) == "200" })
+            defer { fixture.tearDown() }
+            let pid = try #require(fixture.registry.pid)
+
+            // A key that is not PEM, then a key of another certificate: both refused.
+            try Data("not a key\n".utf8).write(to: URL(fileURLWithPath: live.key))
+            kill(pid, SIGHUP)
+            try waitFor("the failed reload to be logged") { fixture.registry.log().contains("TLS certificate reload failed") }
+            try FileManager.default.removeItem(atPath: live.key)
+            try FileManager.default.copyItem(atPath: other.key, toPath: live.key)
+            kill(pid, SIGHUP)
+            try waitFor("the second failed reload to be logged") {
+                fixture.registry.log().components(separatedBy: "TLS certificate reload failed").count == 3
+            }
+            #expect(try curlStatus(port: fixture.port, path: "/v2/", trusting: first.certificate) == "200",
+                    "the server must keep serving the certificate it had")
+            #expect(fixture.registry.exitStatus == nil, "a bad reload must not stop the server")
+        }
+
+        @Test func aServerWithUnusableTLSFilesDoesNotStart() throws {
+            let directory = try TemporaryDirectory("tls-refused")
+            defer { directory.remove() }
+            try Data("nonsense".utf8).write(to: URL(fileURLWithPath: "\(directory.path)/bad.pem"))
+            let logPath = "\(directory.path)/registry.log"
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: RegistryProcess.executablePath)
+            process.arguments = [
+                "serve", "--listen", "127.0.0.1:\(try freeLoopbackPort())", "--data-dir", try directory.sub("data"),
+                "--tls-cert", "\(directory.path)/bad.pem", "--tls-key", "\(directory.path)/bad.pem",
+            ]
+            process.standardOutput = log
+            process.standardError = log
+            try process.run()
+            try log.close()
+            try waitFor("the server to refuse to start", timeout: 60) { !process.isRunning }
+            let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            #expect(process.terminationStatus != 0)
+            #expect(output.contains("bad.pem"), "the error must name the file:\n\(output)")
+        }
+    }
+}
+
+// MARK: Certificates and curl
+
+typealias CertificatePair = (certificate: String, key: String)
+
+/// A self-signed P-256 certificate for 127.0.0.1, made with the openssl CLI.
+func makeCertificate(in directory: String, name: String) throws -> CertificatePair {
+    let pair = (certificate: "\(directory)/\(name).crt", key: "\(directory)/\(name).key")
+    try run("openssl", [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", pair.key, "-out", pair.certificate, "-days", "2", "-subj", "/CN=127.0.0.1 \(name)",
+        "-addext", "subjectAltName=IP:127.0.0.1",
+    ], timeout: 60)
+    return pair
+}
+
+/// Copies a pair over the files the server reads (as certbot's deploy hook would).
+func install(_ pair: CertificatePair, at live: CertificatePair) throws {
+    for (source, target) in [(pair.certificate, live.certificate), (pair.key, live.key)] {
+        try? FileManager.default.removeItem(atPath: target)
+        try FileManager.default.copyItem(atPath: source, toPath: target)
+    }
+}
+
+/// `curl --cacert <ca> https://127.0.0.1:<port><path>`; `arguments` ends with the path.
+func curl(port: Int, trusting ca: String, _ arguments: [String]) throws -> ToolResult {
+    var arguments = arguments
+    let path = arguments.removeLast()
+    return try run("curl", ["-sS", "--max-time", "30", "--cacert", ca] + arguments + ["https://127.0.0.1:\(port)\(path)"], timeout: 60)
+}
+
+/// The HTTP status as curl saw it, or curl's exit status (e.g. 60, untrusted certificate) as "curl N".
+func curlStatus(port: Int, path: String, trusting ca: String) throws -> String {
+    let result = try runAllowingFailure("curl", [
+        "-sS", "--max-time", "10", "--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(port)\(path)",
+    ], timeout: 30)
+    return result.succeeded ? result.stdout : "curl \(result.status)"
+}
+
+/// POST /v2/<repository>/blobs/uploads/ over HTTPS; returns the Location.
+func startUpload(port: Int, repository: String, trusting ca: String) throws -> String {
+    let result = try curl(port: port, trusting: ca, ["-X", "POST", "-D", "-", "-o", "/dev/null", "/v2/\(repository)/blobs/uploads/"])
+    let line = result.stdout.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("location:") }
+    guard let line else { throw ClientTestError("no Location in:\n\(result.output)") }
+    return line.dropFirst("location:".count).trimmingCharacters(in: .whitespaces)
+}
+
+/// Polls `condition` for up to `timeout` seconds.
+func waitFor(_ what: String, timeout: TimeInterval = 20, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    throw ClientTestError("timed out after \(Int(timeout)) s waiting for \(what)")
+}
+
+/// curl uploading whatever the test writes to its standard input (`-T -`, chunked),
+/// so that the test decides when each part of the body is sent.
+final class StreamingCurl {
+    private let process = Process()
+    private let input = Pipe()
+    private let outputPath: String
+
+    init(arguments: [String]) throws {
+        outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-curl-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: try requireTool("curl"))
+        process.arguments = arguments
+        process.standardInput = input
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        try output.close()
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        try input.fileHandleForWriting.write(contentsOf: Data(bytes))
+    }
+
+    /// Ends the body, waits for curl, returns what it printed.
+    func finish(timeout: TimeInterval = 60) throws -> String {
+        try input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
