@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOCore
 import RegistryCore
 import ServiceLifecycle
 
@@ -35,7 +36,7 @@ public enum RegistryServer {
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Stowage"),
             onServerRunning: { channel in
-                logger.notice("listening", metadata: ["address": "\(scheme)://\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                logger.notice("listening", metadata: ["url": "\(scheme)://\(url(channel.localAddress))"])
             },
             logger: logger
         )
@@ -53,9 +54,14 @@ public enum RegistryServer {
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "Stowage"),
             onServerRunning: { channel in
-                logger.notice("metrics listening", metadata: ["address": "http://\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                logger.notice("metrics listening", metadata: ["url": "http://\(url(channel.localAddress))\(registry.configuration.metrics.path)"])
             },
             logger: logger
         )
+    }
+
+    private static func url(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "?" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }
