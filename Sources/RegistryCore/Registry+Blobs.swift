@@ -20,6 +20,12 @@ extension Registry {
             return row.map { (size: $0["size"], leaseLow: $0["lease_low"]) }
         }
         guard let found else { throw RegistryError.blobUnknown(digest) }
+        // A row whose file is lost (`registry check` reports it): the client is told to
+        // upload the blob, and that upload puts the file back (`finishUpload`).
+        guard store.blobExists(digest) else {
+            logger.error("blob row without a file", metadata: ["digest": "\(digest)"])
+            throw RegistryError.blobUnknown(digest)
+        }
         if refreshLease, found.leaseLow, try await !self.refreshLease(repository, digest) {
             // Collected between the read and the renewal: "found" would be a promise
             // the registry cannot keep, so the client is told to upload it.

@@ -131,6 +131,12 @@ extension Registry {
             await abortAppend(writer)
             throw error
         }
+        // The blob's row exists but its file was lost: these verified bytes restore it
+        // (a copy, so the session's file stays the session's until the commit).
+        if !store.blobExists(digest), await blobRowExists(digest) {
+            try? BlobStore.makeDirectory(store.paths.blobDirectory(digest))
+            try? FileCopy.copy(store.paths.upload(writer.id), store.paths.blob(digest))
+        }
         let id = writer.id, repository = writer.repository, lease = leaseSQL, store = self.store
         let moved: Bool
         do {

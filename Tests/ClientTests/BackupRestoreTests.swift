@@ -16,6 +16,7 @@ extension ClientTests {
             let tag: String
             let manifest: [UInt8]
             let blobs: [String]
+            let original: TestImage
         }
 
         @Test func backupDuringPushesRestoresToACheckedStore() throws {
@@ -113,6 +114,15 @@ extension ClientTests {
             let report = try jsonObject(json.stdoutBytes)
             #expect((report["problems"] as? [[String: Any]])?.first?["kind"] as? String == "missing_blob_file")
 
+            // What the report says to do works: the lost blob is unknown to clients, so
+            // pushing the image again uploads it and restores the file.
+            let client = RegistryClient(port: fixture.port)
+            #expect(try client.request("HEAD", "/v2/check/app/blobs/\(layer)").status == 404)
+            try client.push(image.original, to: "check/app", tag: "v1")
+            let healed = try runRegistry(["check", "--data-dir", fixture.dataDirectory, "--verify-digests"])
+            #expect(healed.status == 0, "\(healed.output)")
+            try Self.expectPull(client, image)
+
             let nowhere = try runRegistry(["check", "--data-dir", "\(fixture.directory.path)/no-such-store"])
             #expect(nowhere.status == 2, "\(nowhere.output)")
             #expect(nowhere.stderr.contains("no registry database at"), "\(nowhere.output)")
@@ -122,7 +132,7 @@ extension ClientTests {
         static func push(_ client: RegistryClient, repository: String, tag: String, layerSizes: [Int]) throws -> Pushed {
             let image = try TestImage(layerSizes: layerSizes)
             try client.push(image, to: repository, tag: tag)
-            return Pushed(repository: repository, tag: tag, manifest: image.manifest.bytes, blobs: image.blobs.map(\.digest))
+            return Pushed(repository: repository, tag: tag, manifest: image.manifest.bytes, blobs: image.blobs.map(\.digest), original: image)
         }
 
         /// Pulls the manifest by tag and every blob, each checked against its digest.

@@ -163,7 +163,7 @@ public final class DatabaseBackup: Sendable {
             if link(from, to) == 0 {
                 report.blobsLinked += 1
             } else if errno == EXDEV {
-                try Self.copyFile(from, to)
+                try FileCopy.copy(from, to)
                 report.blobsCopied += 1
             } else {
                 throw BackupError.io("link \(from) to \(to): \(String(cString: strerror(errno)))")
@@ -178,31 +178,5 @@ public final class DatabaseBackup: Sendable {
         } catch {
             throw BackupError.io("mkdir \(path): \(error)")
         }
-    }
-
-    /// Copies in 1 MiB chunks to a temporary name, syncs, then renames into place,
-    /// so a file under its digest name is always complete.
-    static func copyFile(_ from: String, _ to: String) throws {
-        let partial = to + ".partial"
-        do {
-            let input = try DiskFile.open(from, flags: O_RDONLY)
-            defer { input.close() }
-            let output = try DiskFile.open(partial, flags: O_WRONLY | O_CREAT | O_TRUNC)
-            defer { output.close() }
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate() }
-            var offset: Int64 = 0
-            while true {
-                let count = try input.read(into: buffer, at: offset)
-                if count == 0 { break }
-                try output.writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                offset += Int64(count)
-            }
-            try output.sync()
-        } catch {
-            unlink(partial)
-            throw BackupError.io("copy \(from) to \(to): \(error)")
-        }
-        guard rename(partial, to) == 0 else { throw BackupError.io("rename \(partial): \(String(cString: strerror(errno)))") }
     }
 }
