@@ -127,6 +127,10 @@ extension ClientTests {
             #expect(nowhere.status == 2, "\(nowhere.output)")
             #expect(nowhere.stderr.contains("no registry database at"), "\(nowhere.output)")
             #expect(!FileManager.default.fileExists(atPath: "\(fixture.directory.path)/no-such-store"), "check must create nothing")
+
+            let usage = try runRegistry(["check", "--no-such-flag"])
+            #expect(usage.status == 2, "\(usage.output)")
+            #expect(usage.stderr.contains("Unknown option '--no-such-flag'"), "\(usage.output)")
         }
 
         static func push(_ client: RegistryClient, repository: String, tag: String, layerSizes: [Int]) throws -> Pushed {
