@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RegistryCore
 
 /// `--data-dir` and `--config`, shared by every command that opens a store.
@@ -8,14 +9,12 @@ public struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "Directory holding the database and blobs (default ./registry-data, or data_dir from the config).")
     public var dataDir: String?
 
-    @Option(name: .long, help: "YAML configuration file; flags override its values.")
+    @Option(name: .long, help: "YAML configuration file; STOWAGE_* environment variables override its values, and flags override both.")
     public var config: String?
 
+    /// Defaults < file < `STOWAGE_*` environment variables < flags.
     public func configuration() throws -> RegistryConfiguration {
-        var configuration = RegistryConfiguration()
-        if let config {
-            configuration = try RegistryConfiguration.load(file: config)
-        }
+        var configuration = try RegistryConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
         if let dataDir { configuration.dataDirectory = dataDir }
         return configuration
     }

@@ -21,16 +21,21 @@ extension Registry {
 
     /// The number of bytes the session has stored (acknowledged).
     public func uploadSize(_ repository: RepositoryName, _ id: UploadID) async throws -> Int64 {
-        try await read { db in
-            guard let size = try Self.uploadRow(db, repository, id) else { throw RegistryError.uploadUnknown(id.value) }
+        let idleLimit = uploadIdleLimitSQL
+        return try await read { db in
+            guard let size = try Self.uploadRow(db, repository, id, idleLimit: idleLimit) else { throw RegistryError.uploadUnknown(id.value) }
             return size
         }
     }
 
-    static func uploadRow(_ db: Database, _ repository: RepositoryName, _ id: UploadID) throws -> Int64? {
+    /// Sessions idle since before this (`gc.upload_timeout`) are expired: unknown to
+    /// clients at once, even before GC removes them.
+    var uploadIdleLimitSQL: String { Self.nowSQL(minus: configuration.uploadTimeout) }
+
+    static func uploadRow(_ db: Database, _ repository: RepositoryName, _ id: UploadID, idleLimit: String) throws -> Int64? {
         try Int64.fetchOne(db.cachedStatement(sql: """
             SELECT u.size FROM uploads u JOIN repositories r ON r.id = u.repository_id
-            WHERE u.id = ? AND r.name = ?
+            WHERE u.id = ? AND r.name = ? AND u.updated_at > \(idleLimit)
             """), arguments: [id.value, repository.value])
     }
 
@@ -189,9 +194,10 @@ extension Registry {
     /// already holds the session (it then gives it up).
     public func cancelUpload(_ repository: RepositoryName, _ id: UploadID, audit: AuditContext, holding: Bool = false) async throws {
         if !holding { _ = try await sessions.checkout(id) }
+        let idleLimit = uploadIdleLimitSQL
         do {
             try await write { db in
-                guard try Self.uploadRow(db, repository, id) != nil else { throw RegistryError.uploadUnknown(id.value) }
+                guard try Self.uploadRow(db, repository, id, idleLimit: idleLimit) != nil else { throw RegistryError.uploadUnknown(id.value) }
                 try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [id.value])
             }
         } catch {

@@ -23,4 +23,6 @@ public enum RegistryError: Error, Equatable, Sendable {
     case unsupported(String)
     /// The database stayed locked longer than the busy timeout: retry later.
     case busy
+    /// The disk (or the database) ran out of space while writing.
+    case storageFull(String)
 }

@@ -136,6 +136,8 @@ extension OCIError {
         case .unsupported(let why): self.init(.unsupported, detail: why)
         case .busy:
             self.init(.unavailable, message: "the registry is busy, retry shortly", headers: [.retryAfter: "1"])
+        case .storageFull(let why):
+            self.init(.unavailable, message: "insufficient disk space", detail: why, headers: [.retryAfter: "30"])
         }
     }
 }

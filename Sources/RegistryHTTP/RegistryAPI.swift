@@ -10,10 +10,12 @@ struct RegistryAPI: Sendable {
     let manifests: ManifestController
     let listings: ListingController
     let referrers: ReferrersController
+    let admission: WriteAdmission
 
     init(registry: Registry) {
+        admission = WriteAdmission(configuration: registry.configuration)
         blobs = BlobController(registry: registry)
-        uploads = UploadController(registry: registry)
+        uploads = UploadController(registry: registry, admission: admission)
         manifests = ManifestController(registry: registry)
         listings = ListingController(registry: registry)
         referrers = ReferrersController(registry: registry)
@@ -26,6 +28,16 @@ struct RegistryAPI: Sendable {
             }
             throw OCIError(.notFound, detail: "no such endpoint: \(request.uri.path)")
         }
+        try admission.check(request.method)
+        do {
+            return try await dispatch(route, request, context: context)
+        } catch {
+            admission.failed(error)
+            throw error
+        }
+    }
+
+    private func dispatch(_ route: RegistryRoute, _ request: Request, context: RegistryRequestContext) async throws -> Response {
         let method = request.method
         switch (route, method) {
         case (.base, .get), (.base, .head):

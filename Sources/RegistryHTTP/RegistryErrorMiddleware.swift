@@ -27,6 +27,10 @@ struct RegistryErrorMiddleware: RouterMiddleware {
             return error
         case let error as RegistryError:
             return OCIError(error)
+        case let error as StorageError where error.isOutOfSpace:
+            // A full disk is the server's condition: retryable, and the partial bytes were undone.
+            context.logger.error("disk full", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"])
+            return OCIError(.storageFull("\(error)"))
         case let error as HTTPError:
             switch error.status {
             case .notFound: return OCIError(.notFound, detail: "no such endpoint: \(request.method) \(request.uri.path)")

@@ -24,6 +24,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Refuse DELETE of manifests, tags and blobs (UNSUPPORTED, 405).")
     var disableDeletes = false
 
+    @Flag(name: .long, help: "Maintenance mode: refuse every push and delete (UNSUPPORTED, 405) and delete nothing in GC; pulls work (maintenance.read_only).")
+    var readOnly = false
+
     @Option(name: .long, help: "Run garbage collection this often, e.g. 10m, 1h; 0 turns the background collector off (default gc.interval, 1h).")
     var gcInterval: String?
 
@@ -53,6 +56,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = try store.configuration()
         if let listen { try configuration.setListen(listen) }
         if disableDeletes { configuration.deleteEnabled = false }
+        if readOnly { configuration.readOnly = true }
         if let gcDelay { configuration.gcDelay = try DurationParser.parse(gcDelay, key: "--gc-delay") }
         if let gcInterval {
             configuration.gcInterval = try DurationParser.parse(gcInterval, key: "--gc-interval")
@@ -78,6 +82,7 @@ struct Serve: AsyncParsableCommand {
             "deletes": "\(configuration.deleteEnabled ? "enabled" : "disabled")",
             "gc": "\(configuration.gcEnabled ? "every \(configuration.gcInterval), delay \(configuration.gcDelay)" : "off")",
             "auth": "\(access.summary)",
+            "mode": "\(configuration.readOnly ? "read-only (pushes, deletes and GC refused)" : "read-write")",
         ])
         var background: [any Service] = [AuditService(registry: registry, logger: logger)]
         if configuration.gcEnabled {

@@ -51,9 +51,13 @@ public struct GCReport: Codable, Sendable, Equatable {
 public enum GCError: Error, CustomStringConvertible, Equatable {
     /// Another collector holds the lease (in this or another process).
     case leaseHeld(holder: String, until: String)
+    /// Maintenance mode: nothing may be deleted (a dry run still reports).
+    case readOnly
 
     public var description: String {
         switch self {
+        case .readOnly:
+            "the registry is in read-only mode (maintenance.read_only): garbage collection deletes nothing; --dry-run still reports"
         case .leaseHeld(let holder, let until):
             "another garbage collector is running (\(holder), lease until \(until) UTC)"
         }

@@ -31,6 +31,7 @@ public final class GarbageCollector: Sendable {
 
     /// Runs one collection. Throws `GCError.leaseHeld` when another collector runs.
     public func run(_ options: GCOptions, progress: (@Sendable (String) -> Void)? = nil) async throws -> GCReport {
+        if registry.configuration.readOnly, !options.dryRun { throw GCError.readOnly }
         let started = ContinuousClock.now
         let holder = try await acquireLease()
         defer { releaseLease(holder) }

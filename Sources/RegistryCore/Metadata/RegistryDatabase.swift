@@ -77,6 +77,9 @@ extension RegistryError {
         if let error = error as? DatabaseError, error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
             return RegistryError.busy
         }
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL {
+            return RegistryError.storageFull("the database could not grow: \(error.message ?? "disk full")")
+        }
         return error
     }
 }

@@ -7,10 +7,15 @@ import RegistryCore
 /// status, cancel and cross-repository mount.
 struct UploadController: Sendable {
     let registry: Registry
+    let admission: WriteAdmission
 
     /// `POST /v2/<name>/blobs/uploads/` with `?digest=` (monolithic), `?mount=&from=`
     /// (mount, falling back to a session) or nothing (a new session).
     func start(_ request: Request, context: RegistryRequestContext, name: String) async throws -> Response {
+        try await admission.withUploadSlot(isNew: true) { try await startAdmitted(request, context: context, name: name) }
+    }
+
+    private func startAdmitted(_ request: Request, context: RegistryRequestContext, name: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
         let query = request.uri.queryParameters
         let audit = context.audit(request)
@@ -34,8 +39,13 @@ struct UploadController: Sendable {
                 try? await registry.cancelUpload(repository, id, audit: audit)
                 throw error
             }
-            let blob = try await registry.finishUpload(writer, digest: digest, audit: audit)
-            return created(repository, blob)
+            do {
+                return created(repository, try await registry.finishUpload(writer, digest: digest, audit: audit))
+            } catch {
+                // A monolithic upload leaves no session behind (a digest mismatch already removed it).
+                try? await registry.cancelUpload(repository, id, audit: audit)
+                throw error
+            }
         }
         let id = try await registry.startUpload(repository, audit: audit)
         return Response(status: .accepted, headers: sessionHeaders(repository, id, size: 0))
@@ -43,6 +53,10 @@ struct UploadController: Sendable {
 
     /// `PATCH`: appends a chunk (with `Content-Range`) or the streamed rest (without).
     func patch(_ request: Request, context: RegistryRequestContext, name: String, id rawID: String) async throws -> Response {
+        try await admission.withUploadSlot(isNew: false) { try await append(request, name: name, id: rawID) }
+    }
+
+    private func append(_ request: Request, name: String, id rawID: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
         let id = try RequestParsing.uploadID(rawID)
         let range = try RequestParsing.contentRange(request)
@@ -59,6 +73,10 @@ struct UploadController: Sendable {
 
     /// `PUT ?digest=`: the last chunk (optional) and completion.
     func finish(_ request: Request, context: RegistryRequestContext, name: String, id rawID: String) async throws -> Response {
+        try await admission.withUploadSlot(isNew: false) { try await complete(request, audit: context.audit(request), name: name, id: rawID) }
+    }
+
+    private func complete(_ request: Request, audit: AuditContext, name: String, id rawID: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
         let id = try RequestParsing.uploadID(rawID)
         guard let rawDigest = request.uri.queryParameters["digest"] else {
@@ -73,7 +91,7 @@ struct UploadController: Sendable {
             await registry.abortAppend(writer)
             throw error
         }
-        let blob = try await registry.finishUpload(writer, digest: digest, audit: context.audit(request))
+        let blob = try await registry.finishUpload(writer, digest: digest, audit: audit)
         return created(repository, blob)
     }
 
@@ -92,13 +110,19 @@ struct UploadController: Sendable {
     }
 
     /// Streams the request body into the session while it is hashed. The body must
-    /// match `Content-Length` and the chunk's `Content-Range` when they are given.
+    /// match `Content-Length` and the chunk's `Content-Range` when they are given. A blob
+    /// that would pass `storage.max_blob_size` is refused as soon as that is known: from
+    /// the headers, or at the chunk that crosses the limit, never after buffering the rest.
     private func receive(_ request: Request, into writer: UploadWriter, range: ClosedRange<Int64>?) async throws {
         let declared = try RequestParsing.contentLength(request)
         if let range, let declared, declared != Int64(range.count) {
             throw OCIError(.rangeInvalid, detail: "Content-Range covers \(range.count) bytes but Content-Length is \(declared)")
         }
+        let limit = admission.maxBlobSize ?? .max
+        if let declared, declared > limit - writer.offset { throw admission.blobTooLarge() }
+        if let range, range.upperBound >= limit { throw admission.blobTooLarge() }
         for try await buffer in request.body {
+            if Int64(buffer.readableBytes) > limit - writer.offset { throw admission.blobTooLarge() }
             try buffer.withUnsafeReadableBytes { raw in try writer.write(raw) }
         }
         let received = writer.bytesThisRequest

@@ -1,0 +1,107 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking HTTP/1.1 connection over a raw loopback socket, for the tests that need to
+/// control when each byte of a body is sent (a body held open, a chunked body that never
+/// ends). Use it from `onThread`, never from the cooperative pool.
+final class RawHTTPConnection: @unchecked Sendable {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    struct Response {
+        var status: Int
+        var head: String
+        var body: String
+
+        func header(_ name: String) -> String? {
+            for line in head.components(separatedBy: "\r\n") {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                if line[..<colon].lowercased() == name.lowercased() {
+                    return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+            }
+            return nil
+        }
+    }
+
+    private let fd: Int32
+
+    /// Connects to 127.0.0.1:`port`; reads wait at most `timeout` seconds.
+    init(port: Int, timeout: Int = 20) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        var limit = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            throw Failure(description: "connect to port \(port): errno \(errno)")
+        }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw Failure(description: "send: errno \(errno)") }
+            offset += n
+        }
+    }
+
+    /// Sends one chunk of a `Transfer-Encoding: chunked` body.
+    func sendChunk(_ bytes: [UInt8]) throws {
+        try send(String(bytes.count, radix: 16) + "\r\n")
+        try send(bytes)
+        try send("\r\n")
+    }
+
+    /// Reads the response head and, when it has a Content-Length, the body. Fails when
+    /// nothing arrives within the timeout (the server is waiting for more of the request).
+    func readResponse() throws -> Response {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        func fill() throws {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n < 0 { throw Failure(description: "no response within the timeout (errno \(errno))") }
+            if n == 0 { throw Failure(description: "connection closed after \(received.count) bytes") }
+            received += buffer[0..<n]
+        }
+        let separator = Array("\r\n\r\n".utf8)
+        while received.firstRange(of: separator) == nil { try fill() }
+        let end = received.firstRange(of: separator)!
+        let head = String(decoding: received[..<end.lowerBound], as: UTF8.self)
+        var body = Array(received[end.upperBound...])
+        let statusLine = head.prefix { $0 != "\r" }.split(separator: " ")
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw Failure(description: "bad response: \(head)") }
+        var response = Response(status: status, head: head, body: "")
+        if let length = response.header("Content-Length").flatMap(Int.init) {
+            while body.count < length {
+                try fill()
+                body = Array(received[end.upperBound...])
+            }
+            response.body = String(decoding: body.prefix(length), as: UTF8.self)
+        }
+        return response
+    }
+}
+
+/// Runs blocking work on a thread of its own, so that the server's tasks keep the
+/// cooperative pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
