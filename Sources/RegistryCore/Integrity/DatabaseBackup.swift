@@ -84,6 +84,7 @@ public final class DatabaseBackup: Sendable {
         defer { collector.releaseLease(holder) }
 
         var report = BackupReport(database: destination, blobsDirectory: options.blobsDirectory)
+        try Self.makeDirectories((destination as NSString).deletingLastPathComponent)
         let partial = destination + ".partial"
         unlink(partial)
         progress?("copying the database")
@@ -173,6 +174,7 @@ public final class DatabaseBackup: Sendable {
     }
 
     private static func makeDirectories(_ path: String) throws {
+        guard !path.isEmpty else { return }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
