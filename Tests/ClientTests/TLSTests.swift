@@ -58,8 +58,9 @@ extension ClientTests {
                 "-X", "PUT", "-o", "/dev/null", "-w", "%{http_code}", "\(location)?digest=\(digest)",
             ])
             #expect(finished.stdout == "201")
-            let pulled = try curl(port: port, trusting: second.certificate, ["/v2/tls/app/blobs/\(digest)"])
-            #expect(sha256(pulled.stdoutBytes) == digest)
+            let pulledPath = "\(certificates.path)/pulled"
+            try curl(port: port, trusting: second.certificate, ["-o", pulledPath, "/v2/tls/app/blobs/\(digest)"])
+            #expect(sha256([UInt8](try Data(contentsOf: URL(fileURLWithPath: pulledPath)))) == digest)
             #expect(fixture.registry.log().contains("TLS certificate reloaded"))
         }
 
@@ -139,6 +140,7 @@ func install(_ pair: CertificatePair, at live: CertificatePair) throws {
 }
 
 /// `curl --cacert <ca> https://127.0.0.1:<port><path>`; `arguments` ends with the path.
+@discardableResult
 func curl(port: Int, trusting ca: String, _ arguments: [String]) throws -> ToolResult {
     var arguments = arguments
     let path = arguments.removeLast()
