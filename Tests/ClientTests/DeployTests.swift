@@ -54,7 +54,7 @@ extension ClientTests {
             for product in products {
                 #expect(package.contains(".executable(name: \"\(product)\""), "Package.swift has no executable product \(product)")
             }
-            for source in ["Package.swift", "Package.resolved", "Sources", "migrations", "deploy/config.example.yml"] {
+            for source in ["Package.swift", "Package.resolved", "Sources", "migrations", "Tests", "deploy/config.example.yml"] {
                 #expect(dockerfile.contains("COPY \(source)") || dockerfile.contains(" \(source) "), "the Dockerfile copies \(source)")
                 #expect(FileManager.default.fileExists(atPath: packageRoot.appendingPathComponent(source).path), "\(source) is missing")
             }
