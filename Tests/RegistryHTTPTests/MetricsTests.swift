@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import RegistryCore
 import RegistryHTTP
+import Synchronization
 import Testing
 
 /// `/metrics` as Prometheus scrapes it: the text exposition, request counts by a
@@ -81,19 +82,31 @@ import Testing
         let databasePath = StoragePaths(root: cfg.dataDirectory).database
         try await serveLive(cfg) { registry, client in
             #expect(try await scrape(client).value("stowage_sqlite_busy_waits_total") ?? 0 == 0)
-            // Another connection (as `registry-gc` would be) holds the write lock for a moment.
+            // Another connection (as `registry-gc` would be) holds the write lock...
             let other = try DatabaseQueue(path: databasePath)
+            let locked = Atomic<Bool>(false), release = Atomic<Bool>(false)
             let holder = Task.detached {
                 try other.inDatabase { db in
                     try db.execute(sql: "BEGIN IMMEDIATE")
-                    Thread.sleep(forTimeInterval: 0.4)
+                    locked.store(true, ordering: .sequentiallyConsistent)
+                    while !release.load(ordering: .sequentiallyConsistent) { Thread.sleep(forTimeInterval: 0.01) }
                     try db.execute(sql: "COMMIT")
                 }
             }
-            try await Task.sleep(for: .milliseconds(100))
-            try await client.pushBlob("busy/blob", randomBytes(100))
+            while !locked.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(10)) }
+            // ...while a push needs it: the push waits (and the wait is counted) until it is released.
+            let push = Task { try await client.pushBlob("busy/blob", randomBytes(100)) }
+            var waited = false
+            for _ in 0..<500 where !waited {
+                // Read in-process: the test client's one connection is busy with the push.
+                waited = MetricsPage(text: registry.metrics.prometheus.emitToString()).value("stowage_sqlite_busy_waits_total") ?? 0 >= 1
+                if !waited { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            release.store(true, ordering: .sequentiallyConsistent)
             try await holder.value
+            _ = try await push.value
             try other.close()
+            #expect(waited, "the push never waited for the lock")
             let page = try await scrape(client)
             #expect(page.value("stowage_sqlite_busy_waits_total") ?? 0 >= 1)
             #expect(page.value("stowage_sqlite_busy_timeouts_total") ?? 0 == 0)
