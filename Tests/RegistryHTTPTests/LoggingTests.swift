@@ -142,7 +142,7 @@ final class LineSink: Sendable {
 
     /// The access line is written after the response body, so it may trail the response a little.
     func eventually(count: Int) async throws -> [String] {
-        for _ in 0..<100 where lines.count < count { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<500 where lines.count < count { try await Task.sleep(for: .milliseconds(20)) }
         return lines
     }
 }
