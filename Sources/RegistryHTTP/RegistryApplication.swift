@@ -56,14 +56,4 @@ public enum RegistryApplication {
         }
         return router
     }
-
-    public static func build(
-        registry: Registry, access: AccessControl, host: String, port: Int, logger: Logger
-    ) -> Application<RouterResponder<RegistryRequestContext>> {
-        Application(
-            router: buildRouter(registry: registry, access: access),
-            configuration: .init(address: .hostname(host, port: port), serverName: "Stowage"),
-            logger: logger
-        )
-    }
 }
