@@ -161,6 +161,12 @@ struct ConfigurationEnvironmentTests {
         #expect(c.auth.groups == ["ci": ["jenkins", "buildbot"]])
     }
 
+    @Test("variables reach a section the file leaves empty (only comments under it)")
+    func emptySection() throws {
+        let c = try load("gc:\n  # nothing here\nstorage:\n", environment: ["STOWAGE_GC_DELAY": "5m", "STOWAGE_STORAGE_SYNC_WRITES": "false"])
+        #expect(c.gcDelay == .seconds(300) && !c.syncWrites)
+    }
+
     @Test("an unknown STOWAGE_ variable is refused, naming it and its section's variables")
     func unknownVariable() {
         let text = message { try load(nil, environment: ["STOWAGE_GC_INTERVALL": "10m"]) }
@@ -188,5 +194,48 @@ struct ConfigurationEnvironmentTests {
         try yaml.write(toFile: reloaded, atomically: true, encoding: .utf8)
         let c = try RegistryConfiguration.load(file: reloaded)
         #expect(c.gcInterval == .seconds(1800) && c.gcDelay == .seconds(300) && c.port == 6000, "\(yaml)")
+    }
+}
+
+@Suite("docs/configuration.md")
+struct ConfigurationDocumentationTests {
+    static let page = MigrationTests.packageRoot.appendingPathComponent("docs/configuration.md").path
+
+    /// The `STOWAGE_*` names in the page's key table.
+    static func documentedVariables() throws -> Set<String> {
+        let text = try String(contentsOfFile: page, encoding: .utf8)
+        let names = text.split(separator: "\n").filter { $0.hasPrefix("| `") }.compactMap { row -> String? in
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count >= 3 else { return nil }
+            return cells[2].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+        }
+        return Set(names)
+    }
+
+    @Test("every key of the example configuration has its variable in the table")
+    func everyKeyDocumented() throws {
+        let example = MigrationTests.packageRoot.appendingPathComponent("deploy/config.example.yml").path
+        // The example leaves tls empty: a variable makes the decoder visit that section too.
+        let known = try ConfigurationDecoder(environment: ["STOWAGE_TLS_CERTIFICATE": "/c.pem"]).decode(ConfigurationFile.self, from: try RegistryConfiguration.compose(file: example)).knownVariables
+        let documented = try Self.documentedVariables()
+        // Sections (STOWAGE_GC) are not rows of the table: their keys are.
+        let keys = known.filter { name in !known.contains { $0.hasPrefix(name + "_") } }
+        #expect(keys.count > 30)
+        #expect(keys.subtracting(documented).isEmpty, "not in docs/configuration.md: \(keys.subtracting(documented).sorted())")
+    }
+
+    @Test("every variable in the table is one the loader accepts")
+    func everyVariableExists() throws {
+        let documented = try Self.documentedVariables()
+        #expect(documented.count > 30)
+        for name in documented.sorted() {
+            do {
+                _ = try ConfigurationDecoder(environment: [name: "1"]).decode(ConfigurationFile.self, from: nil)
+            } catch ConfigurationError.unknownEnvironmentVariable {
+                Issue.record("docs/configuration.md names \(name), which the loader does not know")
+            } catch {
+                // A value of the wrong type for this key: the name itself was accepted.
+            }
+        }
     }
 }

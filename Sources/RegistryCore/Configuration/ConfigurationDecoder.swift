@@ -29,6 +29,8 @@ public struct ConfigurationDecoder {
     public struct Result<T> {
         public var value: T
         public var overrides: [(path: [String], value: String)]
+        /// Every variable name the decoded sections offered.
+        public var knownVariables: Set<String>
     }
 
     func decode<T: Decodable>(_ type: T.Type, from node: Node?) throws -> Result<T> {
@@ -52,7 +54,7 @@ public struct ConfigurationDecoder {
             throw ConfigurationError.unknownEnvironmentVariable(name, expected: state.suggestions(for: name))
         }
         let overrides = state.consumed.values.sorted { $0.path.lexicographicallyPrecedes($1.path) }
-        return Result(value: value, overrides: overrides.map { ($0.path, $0.value) })
+        return Result(value: value, overrides: overrides.map { ($0.path, $0.value) }, knownVariables: state.known)
     }
 
     /// The environment variable that overrides the key at `path`.
@@ -175,15 +177,18 @@ struct NodeDecoder: Decoder {
                     throw ConfigurationError.unknownKey(Self.dotted(path + [PathKey(stringValue: key.string ?? "\(key)")]), expected: allowed)
                 }
             }
-            for name in allowed {
+            // Items of a list (auth.access[0]) are set as a whole, by the list's variable.
+            let inList = path.contains { $0.intValue != nil }
+            for name in allowed where !inList {
                 let variable = ConfigurationDecoder.variableName(names + [name])
                 state.known.insert(variable)
                 if let value = state.environment[variable] {
                     mapping[name] = Node(value)
                     fromEnvironment.insert(name)
                     state.consumed[variable] = (names + [name], value)
-                } else if mapping[name] == nil, state.environment.keys.contains(where: { $0.hasPrefix(variable + "_") }) {
-                    // A variable for a key inside a section the file does not have.
+                } else if mapping[name] == nil || mapping[name]?.null != nil,
+                          state.environment.keys.contains(where: { $0.hasPrefix(variable + "_") }) {
+                    // A variable for a key inside a section the file does not have (or leaves empty).
                     mapping[name] = Node([(Node, Node)]())
                 }
             }
