@@ -19,6 +19,10 @@ public struct GCOptions: Sendable {
     public var trigger: Trigger = .cli
     /// Rows per write transaction; small so that each holds the write lock briefly.
     public var batchSize = 100
+    /// Blob batches shrink (not below `minimumBatchSize`) while a write transaction
+    /// takes longer than this, and grow back when transactions are quick.
+    public var targetWriteMilliseconds: Double = 20
+    public var minimumBatchSize = 5
 
     public init(delay: Duration) {
         self.delay = delay

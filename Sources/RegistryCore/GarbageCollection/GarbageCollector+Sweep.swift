@@ -63,21 +63,27 @@ extension GarbageCollector {
     /// Each batch is one transaction: re-check, journal and audit rows, row deletes,
     /// moves to trash. The previous batch's trash files are unlinked while this one is
     /// prepared, and their journal rows go in this batch's transaction, so a batch
-    /// costs one commit.
+    /// costs one commit. The batch shrinks when a transaction took longer than
+    /// `GCOptions.targetWriteMilliseconds` (a loaded machine, a busy server) and grows
+    /// back to `batchSize` when it is quick.
     private func sweepBlobs(
         _ blobs: [GCReport.BlobEntry], options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
         progress: (@Sendable (String) -> Void)?
     ) async throws {
         let store = self.store
-        var purged: [String] = []
         let logger = self.logger
+        var purged: [String] = []
         // A thrown error leaves files in trash with journal rows: recovery purges them.
         var unlinking: Task<[String], Never>?
-        for start in stride(from: 0, to: blobs.count, by: options.batchSize) {
-            let batch = Array(blobs[start..<min(start + options.batchSize, blobs.count)])
+        var size = options.batchSize
+        var start = 0
+        while start < blobs.count {
+            let batch = Array(blobs[start..<min(start + size, blobs.count)])
+            start += batch.count
             if let unlinking { purged = await unlinking.value }
             unlinking = nil
             let journalDone = purged
+            let began = ContinuousClock.now
             let deleted = try await timedWrite(&report) { db -> [GCReport.BlobEntry] in
                 try Self.renewLease(db, holder: holder)
                 if !journalDone.isEmpty {
@@ -86,6 +92,7 @@ extension GarbageCollector {
                 }
                 return try Self.deleteBlobBatch(db, batch.map(\.digest), store: store, runID: runID, logger: logger)
             }
+            size = Self.nextBatchSize(size, took: ContinuousClock.now - began, options: options)
             purged = []
             let trashed = deleted.map(\.digest)
             unlinking = Task.detached {
@@ -104,6 +111,15 @@ extension GarbageCollector {
                 }
             }
         }
+    }
+
+    /// Halves the batch after a slow transaction, doubles it (up to `batchSize`) after
+    /// a quick one.
+    static func nextBatchSize(_ size: Int, took: Duration, options: GCOptions) -> Int {
+        let milliseconds = took.seconds * 1000
+        if milliseconds > options.targetWriteMilliseconds { return max(min(options.minimumBatchSize, options.batchSize), size / 2) }
+        if milliseconds < options.targetWriteMilliseconds / 4 { return min(options.batchSize, size * 2) }
+        return size
     }
 
     /// Inside one write transaction: the re-check (still unreferenced, lease still run
