@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,6 +55,25 @@ extension ClientTests {
             let pulled = try client.request("GET", "/v2/shutdown/app/blobs/\(digest)")
             #expect(pulled.status == 200)
             #expect(sha256(pulled.body) == digest)
+        }
+
+        @Test func pullsRecordedJustBeforeSIGTERMReachTheAuditTrail() throws {
+            let fixture = try RegistryFixture("shutdown-pulls")
+            defer { fixture.tearDown() }
+            let client = RegistryClient(port: fixture.port)
+            let image = try TestImage(layerSizes: [300])
+            try client.push(image, to: "shutdown/pulled", tag: "v1")
+            // Pull records are buffered and written every second: SIGTERM right after the
+            // pull must still flush them.
+            let pulled = try client.request("GET", "/v2/shutdown/pulled/manifests/v1", headers: [("Accept", MediaTypes.manifest)])
+            #expect(pulled.status == 200)
+            kill(try #require(fixture.registry.pid), SIGTERM)
+            try waitFor("the server to exit", timeout: 30) { fixture.registry.exitStatus != nil }
+            #expect(fixture.registry.exitStatus == 0)
+            let pulls = try StoreInspector(dataDirectory: fixture.dataDirectory).database().read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_events WHERE action = 'manifest.pull' AND tag = 'v1'") ?? 0
+            }
+            #expect(pulls == 1, "the pull made just before SIGTERM must be in audit_events")
         }
 
         @Test func theShutdownTimeoutCutsOffAStalledRequest() throws {
