@@ -42,6 +42,10 @@ struct RegistryErrorMiddleware: RouterMiddleware {
                     return OCIError(.unknown, status: error.status, message: error.body ?? error.status.reasonPhrase)
                 }
             }
+        case is CancellationError:
+            // The server is stopping and `shutdown_timeout` ran out: not a bug.
+            context.logger.notice("request cut off by shutdown", metadata: ["request_id": "\(context.requestID)"])
+            return OCIError(.unavailable, message: "the registry is shutting down", headers: [.retryAfter: "5"])
         default:
             break
         }

@@ -100,6 +100,8 @@ extension ClientTests {
             let took = Date().timeIntervalSince(stopped)
             #expect(took >= 1.5 && took < 20, "shutdown took \(took) s with shutdown_timeout 2s")
             connection.close()
+            #expect(fixture.registry.log().contains("request cut off by shutdown"), "log:\n\(fixture.registry.log())")
+            #expect(!fixture.registry.log().contains("internal error"), "log:\n\(fixture.registry.log())")
 
             // Whatever was cut off, the store is consistent and the server starts again.
             try fixture.registry.start()
