@@ -45,6 +45,9 @@ struct ConfigurationValidationTests {
         #expect(message { try load("auth:\n  access:\n    - subjects: [a]\n      repositories: [b]\n      actions: [pull]\n      action: [push]\n") }
             .hasPrefix("unknown key 'auth.access[0].action'"))
         #expect(message { try load("storage:\n  max_blob_sise: 1GiB\n") }.hasPrefix("unknown key 'storage.max_blob_sise'"))
+        // Sections added in their own files are checked the same way, with no list to maintain.
+        #expect(message { try load("metrics:\n  listn: 127.0.0.1:9090\n") } == "unknown key 'metrics.listn'; expected one of: enabled, listen, path")
+        #expect(message { try load("tls:\n  cert: /c.pem\n") }.hasPrefix("unknown key 'tls.cert'; expected one of: certificate, key"))
     }
 
     @Test("free-key maps (auth.groups) accept any name")
