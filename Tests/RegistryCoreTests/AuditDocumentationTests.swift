@@ -5,7 +5,7 @@ import Testing
 
 /// Every query in docs/audit.md runs against `AuditFixture`'s store and must print
 /// exactly the output the page shows (timestamps aside). Run with
-/// `STOWAGE_UPDATE_DOCS=1` to rewrite the page's outputs after changing a query.
+/// `UPDATE_AUDIT_DOCS=1` to rewrite the page's outputs after changing a query.
 @Suite("docs/audit.md queries")
 struct AuditDocumentationTests {
     static let page = MigrationTests.packageRoot.appendingPathComponent("docs/audit.md")
@@ -56,7 +56,7 @@ struct AuditDocumentationTests {
             rendered.append((example.outputRange, output))
             #expect(Self.normalized(output) == Self.normalized(example.output), "output differs for:\n\(example.sql)\n\(output)")
         }
-        if ProcessInfo.processInfo.environment["STOWAGE_UPDATE_DOCS"] == "1" {
+        if ProcessInfo.processInfo.environment["UPDATE_AUDIT_DOCS"] == "1" {
             for (range, output) in rendered.reversed() {
                 text.replaceSubrange(range, with: range.isEmpty ? "\n" + output : output)
             }
