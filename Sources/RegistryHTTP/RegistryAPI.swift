@@ -22,7 +22,7 @@ struct RegistryAPI: Sendable {
     }
 
     func handle(_ request: Request, context: RegistryRequestContext) async throws -> Response {
-        guard let route = RegistryRoute.parse(request.uri.path) else {
+        guard let route = context.trace.route(of: request.uri.path) else {
             if request.uri.path.hasPrefix("/v2/") {
                 throw OCIError(.nameInvalid, status: .notFound, detail: "no registry endpoint matches \(request.uri.path)")
             }

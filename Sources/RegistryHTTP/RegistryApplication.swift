@@ -27,13 +27,14 @@ public enum RegistryApplication {
                           dataDirectory: registry.configuration.dataDirectory, logger: logger)
     }
 
-    /// `accessLog`: where the one line per request goes (nil: no access log).
+    /// `accessLog`: where the one line per request goes (nil, or `log.access: false`: no access log).
     public static func buildRouter(registry: Registry, access: AccessControl, accessLog: Logger? = nil) -> Router<RegistryRequestContext> {
         let router = Router(context: RegistryRequestContext.self)
         let metrics = registry.configuration.metrics
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: RequestTelemetryMiddleware(
-            metrics: metrics.enabled ? registry.metrics : nil, metricsPath: metrics.path, accessLog: accessLog))
+            metrics: metrics.enabled ? registry.metrics : nil, metricsPath: metrics.path,
+            accessLog: registry.configuration.log.access ? accessLog : nil))
         router.add(middleware: RegistryErrorMiddleware())
         router.add(middleware: AuthMiddleware(access: access))
         let api = RegistryAPI(registry: registry)

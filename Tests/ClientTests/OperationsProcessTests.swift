@@ -58,5 +58,22 @@ extension ClientTests {
             #expect(access["status"] as? String == "200")
             #expect(objects.contains { ($0["message"] as? String)?.contains("checkpointed and closed") == true })
         }
+
+        @Test func accessLogSwitchedOff() throws {
+            let fixture = try RegistryFixture("no-access-log") { directory in
+                let config = "\(directory.path)/config.yml"
+                try "log:\n  access: false\n  format: json\n".write(toFile: config, atomically: true, encoding: .utf8)
+                return ["--config", config]
+            }
+            defer { fixture.tearDown() }
+            let response = try HTTP.request("GET", port: fixture.port, path: "/v2/_catalog", headers: [("X-Request-Id", "no-access-1")])
+            #expect(response.status == 200)
+            try fixture.registry.stop()
+
+            let log = fixture.registry.log()
+            #expect(!log.contains("stowage.access"), "\(log)")
+            #expect(!log.contains("no-access-1"), "\(log)")
+            #expect(log.contains("checkpointed and closed"), "other log lines are still written: \(log)")
+        }
     }
 }

@@ -25,12 +25,14 @@ struct OperationsConfigurationTests {
             log:
               level: debug
               format: json
+              access: false
             shutdown_timeout: 45s
             """)
         #expect(c.tls == TLSFiles(certificate: "/etc/stowage/cert.pem", key: "/etc/stowage/key.pem"))
         #expect(c.tls.isEnabled)
         #expect(c.metrics.listen == "127.0.0.1:9090" && c.metrics.path == "/internal/metrics" && c.metrics.enabled)
         #expect(c.log.level == "debug" && c.log.format == .json)
+        #expect(!c.log.access)
         #expect(c.shutdownTimeout == .seconds(45))
     }
 
@@ -40,7 +42,14 @@ struct OperationsConfigurationTests {
         #expect(!c.tls.isEnabled)
         #expect(c.metrics.enabled && c.metrics.listen.isEmpty && c.metrics.path == "/metrics")
         #expect(c.log.level == "info" && c.log.format == .text)
+        #expect(c.log.access)
         #expect(c.shutdownTimeout == .seconds(30))
+    }
+
+    @Test("STOWAGE_LOG_ACCESS turns the access log off")
+    func accessFromEnvironment() throws {
+        let c = try RegistryConfiguration.load(file: nil, environment: ["STOWAGE_LOG_ACCESS": "false"])
+        #expect(!c.log.access && c.log.level == "info")
     }
 
     @Test("bad values name their key", arguments: [

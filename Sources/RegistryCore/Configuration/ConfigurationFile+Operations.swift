@@ -25,9 +25,10 @@ extension ConfigurationFile {
     struct Log: Decodable {
         var level: String?
         var format: String?
+        var access: Bool?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case level, format
+            case level, format, access
         }
     }
 
@@ -43,6 +44,7 @@ extension ConfigurationFile {
         }
         if let value = log?.level { try configuration.setLogLevel(value) }
         if let value = log?.format { try configuration.setLogFormat(value) }
+        if let value = log?.access { configuration.log.access = value }
         if let text = shutdownTimeout {
             configuration.shutdownTimeout = try DurationParser.parse(text, key: "shutdown_timeout")
         }

@@ -37,6 +37,8 @@ public struct LogSettings: Sendable, Equatable {
     public var format = Format.text
     /// trace, debug, info, notice, warning, error or critical.
     public var level = "info"
+    /// The one `stowage.access` line per request; off leaves every other log line as it is.
+    public var access = true
 
     public init() {}
 

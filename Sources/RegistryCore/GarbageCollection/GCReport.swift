@@ -53,11 +53,15 @@ public enum GCError: Error, CustomStringConvertible, Equatable {
     case leaseHeld(holder: String, until: String)
     /// Maintenance mode: nothing may be deleted (a dry run still reports).
     case readOnly
+    /// The lease was no longer ours when renewed: another collector may have run.
+    case leaseLost(holder: String)
 
     public var description: String {
         switch self {
         case .readOnly:
             "the registry is in read-only mode (maintenance.read_only): garbage collection deletes nothing; --dry-run still reports"
+        case .leaseLost(let holder):
+            "the garbage collection lease held as \(holder) was lost (it expired or was taken over): another collector may have deleted blobs since"
         case .leaseHeld(let holder, let until):
             "another garbage collector is running (\(holder), lease until \(until) UTC)"
         }

@@ -12,7 +12,8 @@ extension GarbageCollector {
 
     /// Takes the one collector lease. A lease held by a process of this host that no
     /// longer exists (a collector killed mid-run) is taken over at once.
-    func acquireLease() async throws -> String {
+    /// `duration` (seconds) is shortened only by tests.
+    func acquireLease(duration: Int = leaseDuration) async throws -> String {
         let me = Self.newHolderName()
         let host = ProcessInfo.processInfo.hostName
         let result = try await registry.write { db -> GCError? in
@@ -27,7 +28,7 @@ extension GarbageCollector {
             }
             try db.execute(sql: """
                 INSERT INTO gc_lease(id, holder, expires_at)
-                VALUES (1, ?, strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(Self.leaseDuration) seconds'))
+                VALUES (1, ?, strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(duration) seconds'))
                 ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
                     expires_at = excluded.expires_at
                 """, arguments: [me])
@@ -40,12 +41,15 @@ extension GarbageCollector {
         return me
     }
 
-    /// Extends the lease; done inside each sweep transaction.
-    static func renewLease(_ db: Database, holder: String) throws {
+    /// Extends the lease; done inside each sweep transaction. Throws `GCError.leaseLost`
+    /// when the row is no longer `holder`'s (it expired and another collector took it, or
+    /// it was released): whoever took it may have deleted blobs since.
+    static func renewLease(_ db: Database, holder: String, duration: Int = leaseDuration) throws {
         try db.execute(sql: """
-            UPDATE gc_lease SET expires_at = strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(leaseDuration) seconds')
+            UPDATE gc_lease SET expires_at = strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(duration) seconds')
             WHERE id = 1 AND holder = ?
             """, arguments: [holder])
+        guard db.changesCount > 0 else { throw GCError.leaseLost(holder: holder) }
     }
 
     func releaseLease(_ holder: String) {

@@ -17,6 +17,12 @@ public struct BackupOptions: Sendable {
     public var blobsDirectory: String?
     /// How long to wait for a running garbage collection to finish.
     public var leaseWait: Duration = .seconds(600)
+    /// The lease length in seconds and how often it is renewed (default: a quarter of
+    /// it) while the copy runs; shortened only by tests.
+    var leaseDuration = GarbageCollector.leaseDuration
+    var leaseRenewal: Duration?
+    /// Tests: runs after the database copy is checked, before the blob files are copied.
+    var afterDatabaseCopy: (@Sendable () async throws -> Void)?
 
     public init(destination: String) {
         self.destination = destination
@@ -46,12 +52,14 @@ public struct BackupReport: Codable, Sendable {
 public enum BackupError: Error, CustomStringConvertible {
     case destinationExists(String)
     case collectorBusy(String)
+    case leaseLost(String)
     case io(String)
 
     public var description: String {
         switch self {
         case .destinationExists(let path): "\(path) already exists (use --force to replace it)"
         case .collectorBusy(let why): "\(why); the backup waited for it and gave up"
+        case .leaseLost(let why): "\(why); the backup was aborted and its partial copy removed (run it again)"
         case .io(let why): why
         }
     }
@@ -80,35 +88,51 @@ public final class DatabaseBackup: Sendable {
         }
         let collector = GarbageCollector(registry: registry, logger: logger)
         progress?("waiting for the garbage collection lease")
-        let holder = try await acquireLease(collector, wait: options.leaseWait)
+        let holder = try await acquireLease(collector, wait: options.leaseWait, duration: options.leaseDuration)
         defer { collector.releaseLease(holder) }
+        // Renewed from a timer for the whole copy: a long VACUUM INTO or one big
+        // cross-file-system copy must not outlast the lease.
+        let keeper = LeaseKeeper(registry: registry, holder: holder, duration: options.leaseDuration,
+                                 interval: options.leaseRenewal, logger: logger)
+        defer { keeper.stop() }
 
         var report = BackupReport(database: destination, blobsDirectory: options.blobsDirectory)
         try Self.makeDirectories((destination as NSString).deletingLastPathComponent)
         let partial = destination + ".partial"
         unlink(partial)
-        progress?("copying the database")
-        // VACUUM INTO runs its own read transaction on a reader connection: one
-        // consistent snapshot, and writers are never blocked.
-        try await registry.database.pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [partial]) }
-        let digests = try finishCopy(partial, report: &report)
-        guard rename(partial, destination) == 0 else {
-            throw BackupError.io("rename \(partial) to \(destination): \(String(cString: strerror(errno)))")
+        do {
+            progress?("copying the database")
+            // VACUUM INTO runs its own read transaction on a reader connection: one
+            // consistent snapshot, and writers are never blocked.
+            try await registry.database.pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [partial]) }
+            try keeper.check()
+            let digests = try finishCopy(partial, report: &report)
+            try await options.afterDatabaseCopy?()
+            if let directory = options.blobsDirectory {
+                try await copyBlobs(digests, to: directory, keeper: keeper, report: &report, progress: progress)
+            }
+            // The copy is put in place only if the lease is still ours now: had another
+            // collector taken it, blobs the copy lists may be gone.
+            try await keeper.renew()
+            guard rename(partial, destination) == 0 else {
+                throw BackupError.io("rename \(partial) to \(destination): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(partial)
+            if let lost = error as? GCError { throw BackupError.leaseLost("\(lost)") }
+            throw error
         }
         report.databaseBytes = DirectoryListing.size(destination) ?? 0
-        if let directory = options.blobsDirectory {
-            try await copyBlobs(digests, to: directory, holder: holder, report: &report, progress: progress)
-        }
         report.durationMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
         return report
     }
 
     /// Waits (polling) while another collector holds the lease.
-    private func acquireLease(_ collector: GarbageCollector, wait: Duration) async throws -> String {
+    private func acquireLease(_ collector: GarbageCollector, wait: Duration, duration: Int) async throws -> String {
         let deadline = ContinuousClock.now + wait
         while true {
             do {
-                return try await collector.acquireLease()
+                return try await collector.acquireLease(duration: duration)
             } catch let error as GCError {
                 guard ContinuousClock.now < deadline else { throw BackupError.collectorBusy("\(error)") }
                 try await Task.sleep(for: .seconds(1))
@@ -135,18 +159,14 @@ public final class DatabaseBackup: Sendable {
     // MARK: Blob files
 
     private func copyBlobs(
-        _ digests: [String], to directory: String, holder: String, report: inout BackupReport,
+        _ digests: [String], to directory: String, keeper: LeaseKeeper, report: inout BackupReport,
         progress: (@Sendable (String) -> Void)?
     ) async throws {
         let source = registry.store.paths
         try Self.makeDirectories(directory)
-        var lastRenewal = ContinuousClock.now
         for (index, row) in digests.enumerated() {
             guard let digest = Digest(row) else { continue }
-            if ContinuousClock.now - lastRenewal > .seconds(60) {
-                try await registry.write { db in try GarbageCollector.renewLease(db, holder: holder) }
-                lastRenewal = ContinuousClock.now
-            }
+            try keeper.check()
             let from = source.blob(digest)
             let shard = "\(directory)/\(digest.algorithm.rawValue)/\(digest.encoded.prefix(2))"
             let to = "\(shard)/\(digest.encoded)"

@@ -13,8 +13,13 @@ extension StoreChecker {
     /// the registry told clients those blobs were stored; the report says what to do.
     func repair(_ report: inout CheckReport) async throws {
         let collector = GarbageCollector(registry: registry, logger: logger)
-        let holder = try await collector.acquireLease()
+        let leaseDuration = GarbageCollector.leaseDuration
+        let holder = try await collector.acquireLease(duration: leaseDuration)
         defer { collector.releaseLease(holder) }
+        // Renewed from a timer for the whole repair (recovery and purges run outside the
+        // per-batch renewals); a lost lease stops it before the next batch.
+        let keeper = LeaseKeeper(registry: registry, holder: holder, duration: leaseDuration, logger: logger)
+        defer { keeper.stop() }
 
         let leftovers = report.problems(.trashLeftover).count + report.problems(.deletionJournalLeftover).count
         if leftovers > 0 {
@@ -25,8 +30,9 @@ extension StoreChecker {
 
         let orphans = report.problems(.orphanBlobFile).compactMap { $0.digest.flatMap(Digest.init) }
         for start in stride(from: 0, to: orphans.count, by: 100) {
+            try keeper.check()
             let batch = Array(orphans[start..<min(start + 100, orphans.count)])
-            let trashed = try await trashOrphans(batch, holder: holder)
+            let trashed = try await trashOrphans(batch, holder: holder, leaseDuration: leaseDuration)
             try await collector.purgeTrash(trashed.map(\.description))
             let gone = Set(trashed.map(\.description))
             report.problems.removeAll { $0.kind == .orphanBlobFile && $0.digest.map(gone.contains) == true }
@@ -35,6 +41,7 @@ extension StoreChecker {
 
         let uploadOrphans = report.problems(.orphanUploadFile).compactMap(\.path)
         if !uploadOrphans.isEmpty {
+            try keeper.check()
             let removed = try await removeUploadOrphans(uploadOrphans)
             report.problems.removeAll { $0.kind == .orphanUploadFile && $0.path.map(removed.contains) == true }
             report.repaired += removed.map { "deleted orphan upload file \($0)" }
@@ -43,10 +50,10 @@ extension StoreChecker {
 
     /// One write transaction: the files still without a row are journaled in
     /// `blob_deletions`, audited, and moved to trash; on any failure the moves are undone.
-    private func trashOrphans(_ batch: [Digest], holder: String) async throws -> [Digest] {
+    private func trashOrphans(_ batch: [Digest], holder: String, leaseDuration: Int) async throws -> [Digest] {
         let store = self.store
         return try await registry.write { db in
-            try GarbageCollector.renewLease(db, holder: holder)
+            try GarbageCollector.renewLease(db, holder: holder, duration: leaseDuration)
             let rowless = Set(try String.fetchAll(db, sql: """
                 SELECT value FROM json_each(?) WHERE value NOT IN (SELECT digest FROM blobs)
                 """, arguments: [GarbageCollector.jsonArray(batch.map(\.description))]))

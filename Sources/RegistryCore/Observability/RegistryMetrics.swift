@@ -53,15 +53,74 @@ public final class RegistryMetrics: Sendable {
 
     /// One finished request: `route` is one of `RouteLabel`'s fixed values.
     public func recordRequest(route: String, method: String, status: Int, duration: Duration, bytesIn: Int, bytesOut: Int) {
-        let labels = [("route", route), ("method", method), ("status", String(status))]
-        CoreMetrics.Counter(label: "stowage_http_requests_total", dimensions: labels, factory: factory).increment()
-        Metrics.Timer(label: "stowage_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
-            .recordNanoseconds(Self.nanoseconds(duration))
-        if bytesIn > 0 {
-            CoreMetrics.Counter(label: "stowage_http_received_bytes_total", dimensions: [("route", route)], factory: factory).increment(by: bytesIn)
+        let handles = requestHandles(route: route, method: method, status: status)
+        handles.requests.increment()
+        handles.duration.recordNanoseconds(Self.nanoseconds(duration))
+        if bytesIn > 0 { handles.received().increment(by: bytesIn) }
+        if bytesOut > 0 { handles.sent().increment(by: bytesOut) }
+    }
+
+    /// The handles of one (route, method, status), made once: making a swift-metrics
+    /// handle takes the factory's lock and allocates, which is too much per request.
+    /// Route and status come from small sets; the method is the client's, so the cache
+    /// stops growing at `maxCachedRequestHandles` (later combinations get fresh handles).
+    private func requestHandles(route: String, method: String, status: Int) -> RequestHandles {
+        let key = RequestKey(route: route, method: method, status: status)
+        if let cached = requestHandleCache.withLock({ $0[key] }) { return cached }
+        let handles = RequestHandles(key, factory: factory)
+        return requestHandleCache.withLock { cache in
+            if let cached = cache[key] { return cached }
+            if cache.count < Self.maxCachedRequestHandles { cache[key] = handles }
+            return handles
         }
-        if bytesOut > 0 {
-            CoreMetrics.Counter(label: "stowage_http_sent_bytes_total", dimensions: [("route", route)], factory: factory).increment(by: bytesOut)
+    }
+
+    static let maxCachedRequestHandles = 1024
+    /// How many (route, method, status) handle sets are cached (tests).
+    var cachedRequestHandles: Int { requestHandleCache.withLock { $0.count } }
+    private let requestHandleCache = Mutex<[RequestKey: RequestHandles]>([:])
+
+    private struct RequestKey: Hashable, Sendable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    /// The byte counters are made on first use, so a route that never moved a body
+    /// byte shows no zero series (as before the cache).
+    private final class RequestHandles: Sendable {
+        let requests: CoreMetrics.Counter
+        let duration: Metrics.Timer
+        private let route: String
+        private let factory: PrometheusMetricsFactory
+        private let byteCounters = Mutex<(received: CoreMetrics.Counter?, sent: CoreMetrics.Counter?)>((nil, nil))
+
+        init(_ key: RequestKey, factory: PrometheusMetricsFactory) {
+            requests = CoreMetrics.Counter(label: "stowage_http_requests_total",
+                                           dimensions: [("route", key.route), ("method", key.method), ("status", String(key.status))],
+                                           factory: factory)
+            duration = Metrics.Timer(label: "stowage_http_request_duration_seconds",
+                                     dimensions: [("route", key.route), ("method", key.method)], factory: factory)
+            route = key.route
+            self.factory = factory
+        }
+
+        func received() -> CoreMetrics.Counter {
+            byteCounters.withLock { counters in
+                if let counter = counters.received { return counter }
+                let counter = CoreMetrics.Counter(label: "stowage_http_received_bytes_total", dimensions: [("route", route)], factory: factory)
+                counters.received = counter
+                return counter
+            }
+        }
+
+        func sent() -> CoreMetrics.Counter {
+            byteCounters.withLock { counters in
+                if let counter = counters.sent { return counter }
+                let counter = CoreMetrics.Counter(label: "stowage_http_sent_bytes_total", dimensions: [("route", route)], factory: factory)
+                counters.sent = counter
+                return counter
+            }
         }
     }
 

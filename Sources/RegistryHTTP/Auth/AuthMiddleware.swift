@@ -12,7 +12,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard access.mode != .none || access.setupError != nil, path == "/v2" || path.hasPrefix("/v2/") else {
             return try await next(request, context)
         }
-        let requirement = AccessRequirement(route: RegistryRoute.parse(path), method: request.method)
+        let requirement = AccessRequirement(route: context.trace.route(of: path), method: request.method)
         var context = context
         context.identity = try await access.identify(request, context: context, requirement: requirement)
         return try await next(request, context)

@@ -68,7 +68,7 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
         aborted: Bool = false
     ) {
         let duration = ContinuousClock.now - started
-        let route = RouteLabel.of(path: request.path, metricsPath: metricsPath)
+        let route = RouteLabel.of(path: request.path, metricsPath: metricsPath, route: request.trace.route)
         metrics?.recordRequest(route: route, method: request.method, status: status, duration: duration,
                                bytesIn: received, bytesOut: sent)
         guard let accessLog else { return }

@@ -1,23 +1,28 @@
 /// The `route` label of the HTTP metrics: a small fixed set, never the raw path (a
 /// repository name or a digest in a label would grow Prometheus without bound).
 enum RouteLabel {
-    static func of(path: String, metricsPath: String) -> String {
-        if let route = RegistryRoute.parse(path) {
-            switch route {
-            case .base: return "base"
-            case .catalog: return "catalog"
-            case .tags: return "tags"
-            case .manifest: return "manifest"
-            case .blob: return "blob"
-            case .uploadStart, .upload: return "upload"
-            case .referrers: return "referrers"
-            }
+    /// `route`: the path's parse when the request already has it (`RequestTrace.route`).
+    static func of(path: String, metricsPath: String, route: RegistryRoute? = nil) -> String {
+        if let route = route ?? RegistryRoute.parse(path) {
+            return of(route)
         }
         switch path {
         case "/auth/token": return "token"
         case "/healthz", "/readyz": return "health"
         case metricsPath: return "metrics"
         default: return "other"
+        }
+    }
+
+    static func of(_ route: RegistryRoute) -> String {
+        switch route {
+        case .base: "base"
+        case .catalog: "catalog"
+        case .tags: "tags"
+        case .manifest: "manifest"
+        case .blob: "blob"
+        case .uploadStart, .upload: "upload"
+        case .referrers: "referrers"
         }
     }
 }
