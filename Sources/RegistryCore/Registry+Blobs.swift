@@ -7,7 +7,13 @@ extension Registry {
     /// "exists" and then pushes a manifest is never beaten by GC, even when the
     /// manifests that referenced the blob are deleted meanwhile. At most one write
     /// per blob per half delay.
-    public func blob(_ repository: RepositoryName, _ digest: Digest, refreshLease: Bool = false) async throws -> BlobInfo {
+    ///
+    /// With `requireFile` (a HEAD, which answers "exists" without opening the file), a
+    /// row whose file is lost is reported as unknown. A GET does not need the check:
+    /// `openBlobFile` reports the lost file the same way.
+    public func blob(
+        _ repository: RepositoryName, _ digest: Digest, refreshLease: Bool = false, requireFile: Bool = false
+    ) async throws -> BlobInfo {
         let halfSpent = Self.nowSQL(plus: configuration.gcDelay / 2)
         let found = try await read { db -> (size: Int64, leaseLow: Bool)? in
             let row = try Row.fetchOne(db.cachedStatement(sql: """
@@ -22,7 +28,7 @@ extension Registry {
         guard let found else { throw RegistryError.blobUnknown(digest) }
         // A row whose file is lost (`registry check` reports it): the client is told to
         // upload the blob, and that upload puts the file back (`finishUpload`).
-        guard store.blobExists(digest) else {
+        guard !requireFile || store.blobExists(digest) else {
             logger.error("blob row without a file", metadata: ["digest": "\(digest)"])
             throw RegistryError.blobUnknown(digest)
         }

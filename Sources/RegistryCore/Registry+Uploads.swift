@@ -1,5 +1,6 @@
 import GRDB
 import OCI
+import Synchronization
 
 extension Registry {
     /// Opens an upload session in the repository (creating the repository on first use).
@@ -117,8 +118,9 @@ extension Registry {
     }
 
     /// Completes the upload as `digest`: verifies the bytes, then in one write
-    /// transaction either links the existing blob or moves the file into `blobs/`
-    /// and inserts its row. If the transaction fails, the move is undone.
+    /// transaction either links the existing blob (moving the file into `blobs/` when
+    /// the blob's file was lost) or moves the file into `blobs/` and inserts its row.
+    /// If the transaction fails, the move is undone.
     public func finishUpload(_ writer: UploadWriter, digest: Digest, audit: AuditContext) async throws -> BlobInfo {
         let size = writer.offset
         do {
@@ -136,44 +138,62 @@ extension Registry {
             await abortAppend(writer)
             throw error
         }
-        // The blob's row exists but its file was lost: these verified bytes restore it
-        // (a copy, so the session's file stays the session's until the commit).
-        if !store.blobExists(digest), await blobRowExists(digest) {
-            try? BlobStore.makeDirectory(store.paths.blobDirectory(digest))
-            try? FileCopy.copy(store.paths.upload(writer.id), store.paths.blob(digest))
-        }
         let id = writer.id, repository = writer.repository, lease = leaseSQL, store = self.store
+        // Set when the upload file is (being) moved under the blob's name, so a rollback
+        // (of the new row, or of a restore) puts it back where the session expects it:
+        // the session's descriptor is cut back on failure and must not cut a blob file.
+        let moving = MoveFlag()
         let moved: Bool
         do {
             moved = try await write { db -> Bool in
                 guard let repositoryID = try Int64.fetchOne(db, sql: "SELECT repository_id FROM uploads WHERE id = ?", arguments: [id.value])
                 else { throw RegistryError.uploadUnknown(id.value) }
                 let exists = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blobs WHERE digest = ?)", arguments: [digest.description]) ?? false
-                var moved = false
-                if exists {
-                    try db.execute(sql: "UPDATE blobs SET protected_until = max(protected_until, \(lease)) WHERE digest = ?",
-                                   arguments: [digest.description])
-                } else {
-                    try store.moveUploadIntoPlace(id, as: digest)
-                    moved = true
-                    do {
+                do {
+                    if exists {
+                        try db.execute(sql: "UPDATE blobs SET protected_until = max(protected_until, \(lease)) WHERE digest = ?",
+                                       arguments: [digest.description])
+                        // The row exists but its file was lost (`registry check` reports it):
+                        // these verified bytes restore it. Under the write lock, so of two
+                        // re-pushes of the blob only the first restores it; a failure fails
+                        // the request rather than answering 201 for a blob that is not there.
+                        if !store.blobExists(digest) {
+                            moving.set(.restore)
+                            try store.moveUploadIntoPlace(id, as: digest)
+                        }
+                    } else {
+                        moving.set(.newBlob)
+                        try store.moveUploadIntoPlace(id, as: digest)
                         try db.execute(sql: "INSERT INTO blobs(digest, size, protected_until) VALUES (?, ?, \(lease))",
                                        arguments: [digest.description, size])
-                    } catch {
-                        store.moveBlobBackToUpload(digest, id: id)
-                        throw error
                     }
+                    try db.execute(sql: "INSERT OR IGNORE INTO repository_blobs(repository_id, digest) VALUES (?, ?)",
+                                   arguments: [repositoryID, digest.description])
+                    try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [id.value])
+                    try Self.recordAudit(db, audit, action: "blob.upload", repository: repository, digest: digest.description, size: size)
+                } catch {
+                    // Still under the write lock: no other request sees the file meanwhile.
+                    if moving.get() != nil { store.moveBackToUpload(digest, id: id) }
+                    moving.set(nil)
+                    throw error
                 }
-                try db.execute(sql: "INSERT OR IGNORE INTO repository_blobs(repository_id, digest) VALUES (?, ?)",
-                               arguments: [repositoryID, digest.description])
-                try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [id.value])
-                try Self.recordAudit(db, audit, action: "blob.upload", repository: repository, digest: digest.description, size: size)
-                return moved
+                return moving.get() != nil
             }
         } catch {
-            // The transaction rolled back: put the bytes back where the session expects them.
-            if store.blobExists(digest), !store.uploadExists(id), await !blobRowExists(digest) {
-                store.moveBlobBackToUpload(digest, id: id)
+            // The commit itself failed (the transaction rolled back), outside the write lock.
+            switch moving.get() {
+            case .newBlob:
+                // Put the bytes back, unless another upload of the blob has meanwhile
+                // committed the file under its own row.
+                if await !blobRowExists(digest) { store.moveBackToUpload(digest, id: id) }
+            case .restore:
+                // The restored file is right for the row that was already there, and another
+                // re-push may have counted on it: it stays. The session lost its file.
+                writer.file.close()
+                await sessions.checkin(id, state: nil)
+                throw error
+            case nil:
+                break
             }
             await abortAppend(writer)
             throw error
@@ -188,6 +208,14 @@ extension Registry {
         (try? await read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blobs WHERE digest = ?)", arguments: [digest.description]) ?? false
         }) ?? true
+    }
+
+    /// Closes the open files of upload sessions idle for `age` (by default a minute, or
+    /// `gc.upload_timeout` when shorter). Such a session continues normally later: the
+    /// next request reopens its file and hashes it again. Returns how many were closed.
+    @discardableResult
+    public func evictIdleUploadSessions(olderThan age: Duration? = nil) async -> Int {
+        await sessions.evictIdle(olderThan: age ?? sessions.evictionAge)
     }
 
     /// Cancels the session: its row and its file go. `holding` is true when the caller
@@ -207,4 +235,14 @@ extension Registry {
         store.removeUploadFile(id)
         await sessions.remove(id)
     }
+}
+
+/// Whether `finishUpload` has moved (or is moving) the session's file under the blob's
+/// name, and why, shared between the write transaction and the code that handles its
+/// failure.
+private final class MoveFlag: Sendable {
+    enum Move { case newBlob, restore }
+    private let value = Mutex<Move?>(nil)
+    func set(_ move: Move?) { value.withLock { $0 = move } }
+    func get() -> Move? { value.withLock { $0 } }
 }

@@ -9,7 +9,7 @@ public final class Registry: Sendable {
     public let configuration: RegistryConfiguration
     public let database: RegistryDatabase
     public let store: BlobStore
-    let sessions = UploadSessions()
+    let sessions: UploadSessions
     /// Manifest pulls waiting to be written to the audit trail.
     public let pulls: PullRecorder
     /// Counters and gauges for `/metrics`.
@@ -19,6 +19,9 @@ public final class Registry: Sendable {
     public init(configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage")) throws {
         self.configuration = configuration
         self.logger = logger
+        // An idle session's open file is closed after a minute (or the upload timeout,
+        // when shorter): an abandoned session must not pin its disk blocks.
+        sessions = UploadSessions(evictionAge: min(.seconds(60), configuration.uploadTimeout))
         let paths = StoragePaths(root: configuration.dataDirectory)
         store = BlobStore(paths: paths, syncWrites: configuration.syncWrites)
         try store.createDirectories()

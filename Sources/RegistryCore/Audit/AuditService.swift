@@ -2,7 +2,8 @@ import Logging
 import ServiceLifecycle
 
 /// Inside `registry serve`: flushes recorded pulls every second and applies the
-/// audit retention hourly. On shutdown it flushes once more.
+/// audit retention hourly. On shutdown it flushes once more. It also closes the files
+/// of upload sessions left idle (`Registry.evictIdleUploadSessions`), every second.
 public struct AuditService: Service {
     let registry: Registry
     let logger: Logger
@@ -22,6 +23,7 @@ public struct AuditService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: flushInterval)
             await flush()
+            await registry.evictIdleUploadSessions()
             sincePrune += flushInterval
             if sincePrune >= pruneInterval {
                 sincePrune = .zero

@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// Whole-file copies for the rare paths that cannot rename: a backup to another file
-/// system, and an upload that restores a lost blob file.
+/// Whole-file copies for the rare path that cannot link or rename: a backup to another
+/// file system.
 enum FileCopy {
     /// Copies in 1 MiB chunks to a temporary name, syncs, then renames into place,
     /// so a file under its digest name is always complete.

@@ -82,6 +82,12 @@ public struct BlobStore: Sendable {
         rename(paths.blob(digest), paths.upload(id))
     }
 
+    /// `moveBlobBackToUpload` when the move got that far: the blob file is there and
+    /// the upload file is not (a move that failed half-way leaves one or the other).
+    func moveBackToUpload(_ digest: Digest, id: UploadID) {
+        if blobExists(digest), !uploadExists(id) { moveBlobBackToUpload(digest, id: id) }
+    }
+
     private func syncDirectory(_ path: String) throws(StorageError) {
         guard syncWrites else { return }
         let dir = try DiskFile.open(path, flags: O_RDONLY | O_DIRECTORY)

@@ -12,7 +12,8 @@ struct BlobController: Sendable {
     func get(_ request: Request, context: RegistryRequestContext, name: String, digest rawDigest: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
         let digest = try RequestParsing.digest(rawDigest)
-        let blob = try await registry.blob(repository, digest, refreshLease: request.method == .head)
+        let head = request.method == .head
+        let blob = try await registry.blob(repository, digest, refreshLease: head, requireFile: head)
         var headers: HTTPFields = [
             .dockerContentDigest: digest.description,
             .contentType: "application/octet-stream",
