@@ -106,7 +106,11 @@ struct Serve: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         group.maximumGracefulShutdownDuration = configuration.shutdownTimeout
-        group.maximumCancellationDuration = .seconds(5)
+        // Past the shutdown timeout the services are cancelled; past this, the group
+        // ends the process with a fatalError (before the database is closed). Statements
+        // waiting for a lock give up on cancellation (`LockWaitShutdownService`); the
+        // busy timeout plus a margin is the bound even if one does not.
+        group.maximumCancellationDuration = configuration.databaseBusyTimeout + .seconds(10)
         do {
             try await ServiceGroup(configuration: group).run()
         } catch {

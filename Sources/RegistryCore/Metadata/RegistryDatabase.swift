@@ -6,18 +6,31 @@ import Migrations
 /// serialize on SQLite's write lock and wait up to the busy timeout.
 public final class RegistryDatabase: Sendable {
     public let pool: DatabasePool
+    private let lockWaits = LockWaitCancellation()
 
     public init(path: String, busyTimeout: Duration = .seconds(10), readOnly: Bool = false, metrics: RegistryMetrics? = nil) throws {
-        pool = try DatabasePool(path: path, configuration: Self.makeConfiguration(busyTimeout: busyTimeout, readOnly: readOnly, metrics: metrics))
+        pool = try DatabasePool(path: path, configuration: Self.makeConfiguration(
+            busyTimeout: busyTimeout, readOnly: readOnly, metrics: metrics, lockWaits: lockWaits))
     }
 
-    static func makeConfiguration(busyTimeout: Duration, readOnly: Bool, metrics: RegistryMetrics? = nil) -> Configuration {
+    /// From now on a statement waiting for another connection's lock fails at once
+    /// (SQLITE_BUSY, a 503) instead of waiting out the busy timeout. For the end of a
+    /// shutdown whose time is up: the services must return before the service group's
+    /// cancellation deadline, or the process is killed without closing the database.
+    public func stopWaitingForLocks() {
+        lockWaits.cancel()
+    }
+
+    static func makeConfiguration(
+        busyTimeout: Duration, readOnly: Bool, metrics: RegistryMetrics? = nil, lockWaits: LockWaitCancellation? = nil
+    ) -> Configuration {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.readonly = readOnly
         if let metrics {
             configuration.busyMode = .callback(BusyHandler(
-                timeout: busyTimeout, onWait: { metrics.busyWaits.increment() }, onTimeout: { metrics.busyTimeouts.increment() }
+                timeout: busyTimeout, onWait: { metrics.busyWaits.increment() }, onTimeout: { metrics.busyTimeouts.increment() },
+                giveUp: { lockWaits?.isCancelled ?? false }
             ).callback)
         } else {
             configuration.busyMode = .timeout(busyTimeout.seconds)

@@ -1,15 +1,19 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// SQLite's own busy-timeout schedule (sqlite3.c `sqliteDefaultBusyCallback`), as a
 /// GRDB busy callback that also reports each wait: when another connection (the GC,
 /// `registry-gc`, another request) holds the lock, the callback sleeps 1, 2, 5, 10, …
 /// up to 100 ms between tries until the timeout, exactly as `busy_timeout` does, and
-/// counts the waits and the timeouts for `/metrics`.
+/// counts the waits and the timeouts for `/metrics`. Once `giveUp` is true (a server
+/// shutdown that has run out of time), a wait ends at the next try: the statement
+/// fails with SQLITE_BUSY instead of holding the shutdown up for the whole timeout.
 struct BusyHandler: Sendable {
     let timeout: Duration
     let onWait: @Sendable () -> Void
     let onTimeout: @Sendable () -> Void
+    var giveUp: @Sendable () -> Bool = { false }
 
     private static let delays = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100]
 
@@ -21,9 +25,13 @@ struct BusyHandler: Sendable {
 
     var callback: Database.BusyCallback {
         let timeoutMilliseconds = Int(timeout.seconds * 1000)
-        let onWait = self.onWait, onTimeout = self.onTimeout
+        let onWait = self.onWait, onTimeout = self.onTimeout, giveUp = self.giveUp
         return { tries in
             if tries == 0 { onWait() }
+            if giveUp() {
+                onTimeout()
+                return false
+            }
             var delay = tries < Self.delays.count ? Self.delays[tries] : Self.delays.last!
             let prior = Self.slept(beforeTry: tries)
             if prior + delay > timeoutMilliseconds {
@@ -37,4 +45,12 @@ struct BusyHandler: Sendable {
             return true
         }
     }
+}
+
+/// The switch behind `BusyHandler.giveUp`: off until the server's shutdown runs out of
+/// time, then on for good.
+final class LockWaitCancellation: Sendable {
+    private let cancelled = Atomic<Bool>(false)
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
 }

@@ -4,14 +4,20 @@ import UnixSignals
 
 /// Reloads the TLS certificate and key on SIGHUP (certbot's deploy hook, or
 /// `systemctl reload`). A bad pair is refused and logged; the old one stays in use.
+/// Without TLS (`certificates` nil) SIGHUP is still trapped, since its default action
+/// ends the process, and only logged: there is nothing to reload.
 struct CertificateReloadService: Service {
-    let certificates: TLSCertificateStore
+    let certificates: TLSCertificateStore?
     let logger: Logger
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
+                guard let certificates else {
+                    logger.notice("SIGHUP received: nothing to reload (TLS is off; other settings need a restart)")
+                    continue
+                }
                 do {
                     try certificates.reload()
                     logger.notice("TLS certificate reloaded", metadata: [

@@ -7,29 +7,34 @@ import ServiceLifecycle
 
 /// Everything `registry serve` runs, as services for one `ServiceGroup`: the main
 /// listener (HTTPS when `tls` is set, with `background` services such as GC and the
-/// audit flush inside its application), the SIGHUP certificate reloader, and the
-/// plain-HTTP debug listener for `/metrics` when `metrics.listen` is set.
+/// audit flush inside its application), the SIGHUP handler (which reloads the TLS
+/// certificate, or only logs that there is nothing to reload: SIGHUP must never kill
+/// the server, `systemctl reload` sends it), the plain-HTTP debug listener for
+/// `/metrics` when `metrics.listen` is set, and the service that ends lock waits when
+/// the shutdown runs out of time.
 ///
 /// The group shuts services down in reverse order: the main listener first (it stops
 /// accepting and lets requests in flight finish), then its background services, then
-/// the reloader and the debug listener.
+/// the SIGHUP handler, the debug listener and the lock-wait service.
 public enum RegistryServer {
     public static func services(
         registry: Registry, access: AccessControl, background: [any Service], logger: Logger, accessLog: Logger?
     ) throws -> [any Service] {
         let configuration = registry.configuration
-        var services: [any Service] = []
+        var services: [any Service] = [LockWaitShutdownService(database: registry.database)]
         if configuration.metrics.enabled, !configuration.metrics.listen.isEmpty {
             var address = RegistryConfiguration()
             try address.setListen(configuration.metrics.listen)
             services.append(debugApplication(registry: registry, host: address.host, port: address.port, logger: logger))
         }
         var server = HTTPServerBuilder.http1()
+        var certificates: TLSCertificateStore?
         if configuration.tls.isEnabled {
-            let certificates = try TLSCertificateStore(files: configuration.tls)
-            server = .reloadableTLS(certificates)
-            services.append(CertificateReloadService(certificates: certificates, logger: logger))
+            let store = try TLSCertificateStore(files: configuration.tls)
+            server = .reloadableTLS(store)
+            certificates = store
         }
+        services.append(CertificateReloadService(certificates: certificates, logger: logger))
         let scheme = configuration.tls.isEnabled ? "https" : "http"
         var main = Application(
             router: RegistryApplication.buildRouter(registry: registry, access: access, accessLog: accessLog),

@@ -1,0 +1,22 @@
+import RegistryCore
+import ServiceLifecycle
+
+/// The first service of the group, so the last one a graceful shutdown stops: it does
+/// nothing until the group is cancelled, which is what happens when the graceful
+/// shutdown has used up `shutdown_timeout`. Then every statement still waiting for
+/// another connection's lock (another process's GC, a long transaction) gives up at
+/// once, so requests and GC return long before the group's cancellation deadline
+/// (whose expiry is a `fatalError`, before the database is closed).
+struct LockWaitShutdownService: Service {
+    let database: RegistryDatabase
+
+    func run() async throws {
+        let database = self.database
+        await withTaskCancellationHandler {
+            // Returns at this service's turn in a graceful shutdown, or throws when cancelled.
+            try? await gracefulShutdown()
+        } onCancel: {
+            database.stopWaitingForLocks()
+        }
+    }
+}
