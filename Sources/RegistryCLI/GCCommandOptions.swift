@@ -20,7 +20,7 @@ public struct GCCommandOptions: ParsableArguments {
     @Flag(name: .long, help: "Also walk the disk: remove orphan files, report rows whose file is missing.")
     public var full = false
 
-    @Option(name: .long, help: "Rows deleted per write transaction (default 100). Smaller batches hold the SQLite write lock for less time.")
+    @Option(name: .long, help: "Rows deleted per write transaction to start with (default 100); blob batches then adapt (5 to 8x this) to hold the SQLite write lock about 20 ms at a time.")
     public var batchSize: Int?
 
     @Flag(name: .long, help: "Print the report as JSON on standard output.")

@@ -36,24 +36,25 @@ struct GCServiceTests {
         ])
         defer { if server.process.isRunning { kill(server.pid, SIGKILL) } }
 
-        // The first service run that deleted something; it should be the first run at all.
-        var run: Row?
+        // The first finished service run; it should have collected everything.
+        var run: ServiceRun?
         let deadline = ContinuousClock.now + .seconds(60)
         while run == nil, ContinuousClock.now < deadline, server.process.isRunning {
             try await Task.sleep(for: .milliseconds(200))
-            run = try await store.pool.read { db in
+            run = try await store.pool.read { db -> ServiceRun? in
                 try Row.fetchOne(db, sql: """
-                    SELECT id, status, manifests_deleted, blobs_deleted, uploads_deleted, bytes_reclaimed
+                    SELECT id, status, uploads_deleted, bytes_reclaimed
                     FROM gc_runs WHERE trigger = 'service' AND dry_run = 0 AND status != 'running' ORDER BY id LIMIT 1
-                    """)
+                    """).map { ServiceRun(id: $0["id"], status: $0["status"], uploadsDeleted: $0["uploads_deleted"],
+                                          bytesReclaimed: $0["bytes_reclaimed"]) }
             }
         }
         let finished = try #require(run, "no background GC run finished within 60 s; server stderr:\n\(server.stderr)")
         kill(server.pid, SIGTERM)
         #expect(await server.wait() == 0, "registry serve exits 0 on SIGTERM: \(server.stderr)")
 
-        #expect(finished["status"] as String == "succeeded")
-        let runID: Int64 = finished["id"]
+        #expect(finished.status == "succeeded")
+        let runID = finished.id
         let deleted = try await store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT action, digest FROM audit_events WHERE gc_run_id = ?", arguments: [runID])
                 .map { ($0["action"] as String, $0["digest"] as String?) }
@@ -62,13 +63,20 @@ struct GCServiceTests {
         let deletedBlobs = Set(deleted.filter { $0.0 == "gc.blob.delete" }.compactMap(\.1))
         #expect(deletedManifests == Set(predicted.manifests.map(\.digest)), "manifests: service vs dry run")
         #expect(deletedBlobs == Set(predicted.blobs.map(\.digest)), "blobs: service vs dry run")
-        #expect(finished["uploads_deleted"] as Int == predicted.uploads.count)
-        #expect(finished["bytes_reclaimed"] as Int64 == predicted.bytesReclaimed)
+        #expect(finished.uploadsDeleted == predicted.uploads.count)
+        #expect(finished.bytesReclaimed == predicted.bytesReclaimed)
         for digest in predicted.blobs.compactMap({ Digest($0.digest) }) {
             #expect(!store.blobFileExists(digest), "file of collected blob \(digest)")
         }
         try await store.expectManifest(garbage.untaggedImage, kept: false, "collected by the service")
         try await store.pull(garbage.liveImage, tag: "v1")
+    }
+
+    struct ServiceRun: Sendable {
+        var id: Int64
+        var status: String
+        var uploadsDeleted: Int
+        var bytesReclaimed: Int64
     }
 
     static func freePort() throws -> Int {

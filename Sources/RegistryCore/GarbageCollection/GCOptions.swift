@@ -17,12 +17,14 @@ public struct GCOptions: Sendable {
     /// Also walk the disk: orphan files without a row, rows without a file.
     public var fullScan = false
     public var trigger: Trigger = .cli
-    /// Rows per write transaction; small so that each holds the write lock briefly.
+    /// Rows per write transaction to start with; small so that each holds the write
+    /// lock briefly.
     public var batchSize = 100
-    /// Blob batches shrink (not below `minimumBatchSize`) while a write transaction
-    /// takes longer than this, and grow back when transactions are quick.
+    /// Blob batches shrink (not below `minimumBatchSize`) while a transaction holds the
+    /// write lock longer than this, and grow (up to 8 × `batchSize`) while they are quick.
     public var targetWriteMilliseconds: Double = 20
     public var minimumBatchSize = 5
+    public var maximumBatchSize: Int { batchSize * 8 }
 
     public init(delay: Duration) {
         self.delay = delay

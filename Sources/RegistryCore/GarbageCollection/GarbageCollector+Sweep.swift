@@ -61,64 +61,60 @@ extension GarbageCollector {
     }
 
     /// Each batch is one transaction: re-check, journal and audit rows, row deletes,
-    /// moves to trash. The previous batch's trash files are unlinked while this one is
-    /// prepared, and their journal rows go in this batch's transaction, so a batch
-    /// costs one commit. The batch shrinks when a transaction took longer than
-    /// `GCOptions.targetWriteMilliseconds` (a loaded machine, a busy server) and grows
-    /// back to `batchSize` when it is quick.
+    /// moves to trash. A batch's trash files are unlinked by a task that runs while the
+    /// next transaction works, and their journal rows go in the transaction after that,
+    /// so a batch costs one commit and the unlinks cost no lock time. The batch size
+    /// adapts to the write lock's hold time (`GCOptions.targetWriteMilliseconds`).
     private func sweepBlobs(
         _ blobs: [GCReport.BlobEntry], options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
         progress: (@Sendable (String) -> Void)?
     ) async throws {
         let store = self.store
         let logger = self.logger
-        var purged: [String] = []
         // A thrown error leaves files in trash with journal rows: recovery purges them.
-        var unlinking: Task<[String], Never>?
+        var unlinking: [Task<[String], Never>] = []
         var size = options.batchSize
         var start = 0
         while start < blobs.count {
             let batch = Array(blobs[start..<min(start + size, blobs.count)])
             start += batch.count
-            if let unlinking { purged = await unlinking.value }
-            unlinking = nil
-            let journalDone = purged
-            let began = ContinuousClock.now
-            let deleted = try await timedWrite(&report) { db -> [GCReport.BlobEntry] in
+            var journalDone: [String] = []
+            while unlinking.count > 1 { journalDone += await unlinking.removeFirst().value }
+            let purged = journalDone
+            let (deleted, hold) = try await measuredWrite(&report) { db -> [GCReport.BlobEntry] in
                 try Self.renewLease(db, holder: holder)
-                if !journalDone.isEmpty {
+                if !purged.isEmpty {
                     try db.cachedStatement(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))")
-                        .execute(arguments: [Self.jsonArray(journalDone)])
+                        .execute(arguments: [Self.jsonArray(purged)])
                 }
                 return try Self.deleteBlobBatch(db, batch.map(\.digest), store: store, runID: runID, logger: logger)
             }
-            size = Self.nextBatchSize(size, took: ContinuousClock.now - began, options: options)
-            purged = []
+            size = Self.nextBatchSize(size, held: hold, options: options)
             let trashed = deleted.map(\.digest)
-            unlinking = Task.detached {
+            unlinking.append(Task.detached {
                 for digest in trashed.compactMap(Digest.init) { store.removeFromTrash(digest) }
                 return trashed
-            }
+            })
             report.blobs += deleted
             progress?("blobs: \(report.blobs.count)/\(blobs.count) deleted")
         }
-        if let unlinking {
-            let last = await unlinking.value
-            if !last.isEmpty {
-                try await timedWrite(&report) { db in
-                    try db.execute(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))",
-                                   arguments: [Self.jsonArray(last)])
-                }
+        var last: [String] = []
+        for task in unlinking { last += await task.value }
+        if !last.isEmpty {
+            let purged = last
+            try await timedWrite(&report) { db in
+                try db.execute(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))",
+                               arguments: [Self.jsonArray(purged)])
             }
         }
     }
 
-    /// Halves the batch after a slow transaction, doubles it (up to `batchSize`) after
-    /// a quick one.
-    static func nextBatchSize(_ size: Int, took: Duration, options: GCOptions) -> Int {
-        let milliseconds = took.seconds * 1000
+    /// Halves the batch after a transaction that held the write lock longer than the
+    /// target, doubles it (up to `maximumBatchSize`) after one that took under half.
+    static func nextBatchSize(_ size: Int, held: Duration, options: GCOptions) -> Int {
+        let milliseconds = held.seconds * 1000
         if milliseconds > options.targetWriteMilliseconds { return max(min(options.minimumBatchSize, options.batchSize), size / 2) }
-        if milliseconds < options.targetWriteMilliseconds / 4 { return min(options.batchSize, size * 2) }
+        if milliseconds < options.targetWriteMilliseconds / 2 { return min(options.maximumBatchSize, size * 2) }
         return size
     }
 

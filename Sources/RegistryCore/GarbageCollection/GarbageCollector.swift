@@ -79,12 +79,23 @@ public final class GarbageCollector: Sendable {
     /// A write transaction of the sweep: timed, so the report can show that no
     /// transaction held the lock long.
     func timedWrite<T: Sendable>(_ report: inout GCReport, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        let start = ContinuousClock.now
-        let result = try await registry.write(body)
-        let elapsed = (ContinuousClock.now - start).seconds * 1000
-        report.longestWriteMilliseconds = max(report.longestWriteMilliseconds, elapsed)
+        try await measuredWrite(&report, body).value
+    }
+
+    /// A timed write transaction and how long its body held the write lock (from the
+    /// moment BEGIN IMMEDIATE got the lock; waiting for the lock is not holding it).
+    func measuredWrite<T: Sendable>(
+        _ report: inout GCReport, _ body: @Sendable @escaping (Database) throws -> T
+    ) async throws -> (value: T, hold: Duration) {
+        let result = try await registry.write { db -> (value: T, hold: Duration) in
+            let start = ContinuousClock.now
+            let value = try body(db)
+            return (value, ContinuousClock.now - start)
+        }
+        let milliseconds = result.hold.seconds * 1000
+        report.longestWriteMilliseconds = max(report.longestWriteMilliseconds, milliseconds)
         report.writeTransactions += 1
-        metrics.writeDuration.recordSeconds(elapsed / 1000)
+        metrics.writeDuration.recordSeconds(milliseconds / 1000)
         return result
     }
 
