@@ -74,6 +74,7 @@ extension Registry {
     /// when the source does not have it, so the caller falls back to an upload.
     public func mountBlob(_ digest: Digest, into repository: RepositoryName, from source: RepositoryName, audit: AuditContext) async throws -> BlobInfo? {
         let lease = leaseSQL
+        let store = self.store
         let size = try await write { db -> Int64? in
             guard let size = try Int64.fetchOne(db, sql: """
                 SELECT b.size FROM repository_blobs rb
@@ -82,6 +83,9 @@ extension Registry {
                 WHERE r.name = ? AND rb.digest = ?
                 """, arguments: [source.value, digest.description])
             else { return nil }
+            // A row whose file was lost is not mountable: the client uploads the bytes,
+            // and that upload restores the file.
+            guard store.blobExists(digest) else { return nil }
             let repositoryID = try Self.ensureRepository(db, repository, audit: audit)
             try db.execute(sql: "INSERT OR IGNORE INTO repository_blobs(repository_id, digest) VALUES (?, ?)",
                            arguments: [repositoryID, digest.description])

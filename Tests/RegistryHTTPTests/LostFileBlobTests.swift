@@ -43,6 +43,22 @@ extension RegistryClient {
 
 @Suite("Blobs whose file was lost: unknown to clients, restored by a re-push")
 struct LostFileBlobTests {
+    @Test("a mount of a blob whose file was lost is refused (202, an upload session), and that upload restores it")
+    func mountFallsBackToUpload() async throws {
+        try await withLiveRegistry { registry, r in
+            let bytes = randomBytes(4000)
+            let digest = try await r.pushBlob("source", bytes)
+            let path = registry.store.paths.blob(try #require(Digest(digest)))
+            try FileManager.default.removeItem(atPath: path)
+
+            let mount = try await r.send(.post, "/v2/target/blobs/uploads/?mount=\(digest)&from=source")
+            #expect(mount.status == .accepted, "a mount must not claim a blob whose bytes are gone: \(mount.status)")
+            try await r.pushBlob("target", bytes)
+            #expect(fileDigest(path) == digest)
+            #expect(sha256(try await r.get("/v2/target/blobs/\(digest)").bytes) == digest)
+        }
+    }
+
     @Test("HEAD is 404 and GET is 404 BLOB_UNKNOWN; pushing the blob again restores the file")
     func headGetAndRepush() async throws {
         try await withLiveRegistry { registry, r in
