@@ -19,78 +19,60 @@ struct LimitsTests {
 
     @Test("a monolithic upload over storage.max_blob_size is 413 SIZE_INVALID and leaves no blob and no session")
     func monolithicTooLarge() async throws {
-        var cfg = RegistryConfiguration()
-        cfg.syncWrites = false
-        try await withDataDirectory { directory in
-            cfg.dataDirectory = directory
-            Self.limited(&cfg)
-            try await serveLive(cfg) { registry, r in
-                let bytes = randomBytes(Self.limit + 1)
-                let digest = sha256(bytes)
-                let response = try await r.send(.post, "/v2/big/blobs/uploads/?digest=\(digest)", body: bytes)
-                expectError(response, .contentTooLarge, "SIZE_INVALID")
-                #expect(response.text.contains("\(Self.limit) bytes"), "the limit is named: \(response.text)")
-                expectHeadError(try await r.head("/v2/big/blobs/\(digest)"), .notFound)
-                #expect(uploadFiles(registry).isEmpty)
-                // Exactly at the limit is accepted.
-                try await r.pushBlob("big", randomBytes(Self.limit))
-            }
+        try await withLiveRegistry(configure: Self.limited) { registry, r in
+            let bytes = randomBytes(Self.limit + 1)
+            let digest = sha256(bytes)
+            let response = try await r.send(.post, "/v2/big/blobs/uploads/?digest=\(digest)", body: bytes)
+            expectError(response, .contentTooLarge, "SIZE_INVALID")
+            #expect(response.text.contains("\(Self.limit) bytes"), "the limit is named: \(response.text)")
+            expectHeadError(try await r.head("/v2/big/blobs/\(digest)"), .notFound)
+            #expect(uploadFiles(registry).isEmpty)
+            // Exactly at the limit is accepted.
+            try await r.pushBlob("big", randomBytes(Self.limit))
         }
     }
 
     @Test("a chunk that would carry a session past the limit is refused; the session keeps what it had")
     func chunkedTooLarge() async throws {
-        var cfg = RegistryConfiguration()
-        cfg.syncWrites = false
-        try await withDataDirectory { directory in
-            cfg.dataDirectory = directory
-            Self.limited(&cfg)
-            try await serveLive(cfg) { _, r in
-                let bytes = randomBytes(Self.limit + 100)
-                let location = try await r.startUpload("big")
-                let first = try await r.send(.patch, location, headers: [.contentRange: "0-39999"], body: Array(bytes[0..<40000]))
-                #expect(first.status == .accepted)
-                let second = try await r.send(.patch, location, headers: [.contentRange: "40000-\(bytes.count - 1)"], body: Array(bytes[40000...]))
-                expectError(second, .contentTooLarge, "SIZE_INVALID")
-                // The same bytes as the body of the final PUT.
-                let put = try await r.send(.put, "\(location)?digest=\(sha256(bytes))", body: Array(bytes[40000...]))
-                expectError(put, .contentTooLarge, "SIZE_INVALID")
-                let status = try await r.get(location)
-                #expect(status.status == .noContent && status.headers[.range] == "0-39999", "the session is as before the refused chunks")
-                expectHeadError(try await r.head("/v2/big/blobs/\(sha256(bytes))"), .notFound)
-            }
+        try await withLiveRegistry(configure: Self.limited) { _, r in
+            let bytes = randomBytes(Self.limit + 100)
+            let location = try await r.startUpload("big")
+            let first = try await r.send(.patch, location, headers: [.contentRange: "0-39999"], body: Array(bytes[0..<40000]))
+            #expect(first.status == .accepted)
+            let second = try await r.send(.patch, location, headers: [.contentRange: "40000-\(bytes.count - 1)"], body: Array(bytes[40000...]))
+            expectError(second, .contentTooLarge, "SIZE_INVALID")
+            // The same bytes as the body of the final PUT.
+            let put = try await r.send(.put, "\(location)?digest=\(sha256(bytes))", body: Array(bytes[40000...]))
+            expectError(put, .contentTooLarge, "SIZE_INVALID")
+            let status = try await r.get(location)
+            #expect(status.status == .noContent && status.headers[.range] == "0-39999", "the session is as before the refused chunks")
+            expectHeadError(try await r.head("/v2/big/blobs/\(sha256(bytes))"), .notFound)
         }
     }
 
     @Test("a body over the limit is refused as soon as the limit is crossed, before the body ends")
     func refusedWhileStreaming() async throws {
-        var cfg = RegistryConfiguration()
-        cfg.syncWrites = false
-        try await withDataDirectory { directory in
-            cfg.dataDirectory = directory
-            Self.limited(&cfg)
-            try await serveLive(cfg) { registry, r in
-                let port = try #require(r.client.port)
-                let digest = unknownDigest()
-                // A declared length over the limit: refused from the headers, no body sent at all.
-                let declared = try await onThread {
-                    let connection = try RawHTTPConnection(port: port)
-                    try connection.send("POST /v2/big/blobs/uploads/?digest=\(digest) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(10 << 30)\r\n\r\n")
-                    return try connection.readResponse()
-                }
-                #expect(declared.status == 413 && declared.body.contains("SIZE_INVALID"), "\(declared.head)\n\(declared.body)")
-                // A chunked body of unknown length: refused at the chunk that crosses the
-                // limit, while the client has not finished (it never sends the last chunk).
-                let streamed = try await onThread {
-                    let connection = try RawHTTPConnection(port: port)
-                    try connection.send("POST /v2/big/blobs/uploads/?digest=\(digest) HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
-                    for _ in 0..<5 { try? connection.sendChunk(randomBytes(16 * 1024)) }
-                    return try connection.readResponse()
-                }
-                #expect(streamed.status == 413 && streamed.body.contains("SIZE_INVALID"), "\(streamed.head)\n\(streamed.body)")
-                expectHeadError(try await r.head("/v2/big/blobs/\(digest)"), .notFound)
-                #expect(uploadFiles(registry).isEmpty)
+        try await withLiveRegistry(configure: Self.limited) { registry, r in
+            let port = try #require(r.client.port)
+            let digest = unknownDigest()
+            // A declared length over the limit: refused from the headers, no body sent at all.
+            let declared = try await onThread {
+                let connection = try RawHTTPConnection(port: port)
+                try connection.send("POST /v2/big/blobs/uploads/?digest=\(digest) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(10 << 30)\r\n\r\n")
+                return try connection.readResponse()
             }
+            #expect(declared.status == 413 && declared.body.contains("SIZE_INVALID"), "\(declared.head)\n\(declared.body)")
+            // A chunked body of unknown length: refused at the chunk that crosses the
+            // limit, while the client has not finished (it never sends the last chunk).
+            let streamed = try await onThread {
+                let connection = try RawHTTPConnection(port: port)
+                try connection.send("POST /v2/big/blobs/uploads/?digest=\(digest) HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
+                for _ in 0..<5 { try? connection.sendChunk(randomBytes(16 * 1024)) }
+                return try connection.readResponse()
+            }
+            #expect(streamed.status == 413 && streamed.body.contains("SIZE_INVALID"), "\(streamed.head)\n\(streamed.body)")
+            expectHeadError(try await r.head("/v2/big/blobs/\(digest)"), .notFound)
+            #expect(uploadFiles(registry).isEmpty)
         }
     }
 

@@ -10,22 +10,6 @@ import Testing
 // backup, an operator's `rm`): clients are told it is unknown, and pushing it again
 // restores the file inside the upload's write transaction.
 
-/// `withRegistry`, with the `Registry` too (to reach its files and database).
-func withLiveRegistry<T: Sendable>(
-    configure: (inout RegistryConfiguration) -> Void = { _ in },
-    _ body: @Sendable (Registry, RegistryClient) async throws -> T
-) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("stowage-http-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    var cfg = RegistryConfiguration()
-    cfg.dataDirectory = directory
-    cfg.syncWrites = false
-    configure(&cfg)
-    return try await serveLive(cfg, body)
-}
-
 /// The sha256 digest of a file's bytes, or nil when there is no file.
 private func fileDigest(_ path: String) -> String? {
     FileManager.default.contents(atPath: path).map { sha256(Array($0)) }

@@ -18,6 +18,14 @@ func withRegistry<T: Sendable>(
     configure: (inout RegistryConfiguration) -> Void = { _ in },
     _ body: @Sendable (RegistryClient) async throws -> T
 ) async throws -> T {
+    try await withLiveRegistry(configure: configure) { _, client in try await body(client) }
+}
+
+/// `withRegistry`, with the `Registry` too (to reach its files and database).
+func withLiveRegistry<T: Sendable>(
+    configure: (inout RegistryConfiguration) -> Void = { _ in },
+    _ body: @Sendable (Registry, RegistryClient) async throws -> T
+) async throws -> T {
     let directory = FileManager.default.temporaryDirectory
         .appendingPathComponent("stowage-http-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -26,7 +34,7 @@ func withRegistry<T: Sendable>(
     cfg.dataDirectory = directory
     cfg.syncWrites = false
     configure(&cfg)
-    return try await serveLive(cfg) { _, client in try await body(client) }
+    return try await serveLive(cfg, body)
 }
 
 /// Opens a registry with `cfg` and serves it with the real router on 127.0.0.1.
