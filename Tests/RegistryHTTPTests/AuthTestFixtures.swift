@@ -46,9 +46,7 @@ func withAuthRegistry<T: Sendable>(
     try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try htpasswd.write(toFile: directory + "/htpasswd", atomically: true, encoding: .utf8)
-    var cfg = RegistryConfiguration()
-    cfg.dataDirectory = directory + "/data"
-    cfg.syncWrites = false
+    var cfg = testConfiguration(directory + "/data")
     cfg.auth.htpasswdFile = directory + "/htpasswd"
     configure(&cfg)
     return try await serveLive(cfg) { registry, client in

@@ -119,9 +119,7 @@ struct DiskFullTests {
     @Test("below storage.min_free_space pushes are refused with 503 and the free space and floor; pulls and deletes work")
     func floor() async throws {
         try await withDataDirectory { directory in
-            var cfg = RegistryConfiguration()
-            cfg.dataDirectory = directory
-            cfg.syncWrites = false
+            var cfg = testConfiguration(directory)
             cfg.limits.minFreeSpace = .bytes(0)
             let (image, session) = try await serveLive(cfg) { _, r in
                 (try await r.pushImage("app", tag: "v1"), try await r.startUpload("app"))

@@ -56,17 +56,16 @@ import Testing
     private func withOpenRegistry(
         configure: (inout RegistryConfiguration) -> Void = { _ in }, _ body: (Registry) async throws -> Void
     ) async throws {
-        var cfg = RegistryConfiguration()
-        cfg.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-ready-\(UUID().uuidString)").path
-        cfg.syncWrites = false
-        defer { try? FileManager.default.removeItem(atPath: cfg.dataDirectory) }
-        var logger = Logger(label: "stowage-health-tests")
-        logger.logLevel = .error
-        // Opened read-write first (creates the database), then as configured.
-        try Registry.open(configuration: { var c = cfg; c.readOnly = false; return c }(), logger: logger).close()
-        configure(&cfg)
-        let registry = try Registry.open(configuration: cfg, logger: logger)
-        defer { try? registry.close() }
-        try await body(registry)
+        try await withDataDirectory { directory in
+            var cfg = testConfiguration(directory)
+            var logger = Logger(label: "stowage-health-tests")
+            logger.logLevel = .error
+            // Opened read-write first (creates the database), then as configured.
+            try Registry.open(configuration: { var c = cfg; c.readOnly = false; return c }(), logger: logger).close()
+            configure(&cfg)
+            let registry = try Registry.open(configuration: cfg, logger: logger)
+            defer { try? registry.close() }
+            try await body(registry)
+        }
     }
 }

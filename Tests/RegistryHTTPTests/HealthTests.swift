@@ -40,7 +40,8 @@ import Testing
     }
 
     @Test func notReadyWhenTheDatabaseFileIsGone() async throws {
-        try await withDataDirectory { root, client in
+        try await withLiveRegistry { registry, client in
+            let root = registry.configuration.dataDirectory
             let database = root + "/registry.db"
             // The file at the configured path is replaced by a directory (a botched
             // restore, a volume swapped under the server): root cannot read it either.
@@ -64,7 +65,8 @@ import Testing
     }
 
     @Test func notReadyWhenTheDataDirectoryCannotBeWritten() async throws {
-        try await withDataDirectory { root, client in
+        try await withLiveRegistry { registry, client in
+            let root = registry.configuration.dataDirectory
             // The data directory disappears (an unmounted volume): neither check passes.
             try FileManager.default.moveItem(atPath: root, toPath: root + ".away")
             let failing = try await client.get("/readyz")
@@ -76,15 +78,5 @@ import Testing
             #expect(body.checks["storage"]?.contains("cannot create") == true)
             #expect(try await client.get("/readyz").status == .ok)
         }
-    }
-
-    /// A live registry whose data directory the test can see (and break).
-    private func withDataDirectory(_ body: @Sendable (String, RegistryClient) async throws -> Void) async throws {
-        var cfg = RegistryConfiguration()
-        cfg.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-health-\(UUID().uuidString)").path
-        cfg.syncWrites = false
-        defer { try? FileManager.default.removeItem(atPath: cfg.dataDirectory) }
-        let root = cfg.dataDirectory
-        try await serveLive(cfg) { _, client in try await body(root, client) }
     }
 }

@@ -78,67 +78,55 @@ struct LimitsTests {
 
     @Test("past storage.max_concurrent_uploads, POST gets 429 TOOMANYREQUESTS with Retry-After until an upload ends")
     func concurrentUploads() async throws {
-        var cfg = RegistryConfiguration()
-        cfg.syncWrites = false
-        cfg.limits.maxConcurrentUploads = 1
-        try await withDataDirectory { directory in
-            cfg.dataDirectory = directory
-            try await serveLive(cfg) { _, r in
-                let port = try #require(r.client.port)
-                let location = try await r.startUpload("busy")
-                let bytes = randomBytes(2048)
-                // One upload is receiving data: its body is held open after 100 bytes.
-                let connection = try RawHTTPConnection(port: port)
-                try await onThread {
-                    try connection.send("PATCH \(location) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(bytes.count)\r\n\r\n")
-                    try connection.send(Array(bytes[0..<100]))
-                }
-                var refused: TestResponse?
-                for _ in 0..<100 {
-                    let response = try await r.send(.post, "/v2/busy/blobs/uploads/")
-                    if response.status == .tooManyRequests { refused = response; break }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                let response = try #require(refused, "a second upload was never refused")
-                expectError(response, .tooManyRequests, "TOOMANYREQUESTS")
-                #expect(response.headers[.retryAfter] != nil)
-                // The held upload is never refused: it finishes, and the slot is free again.
-                let finished = try await onThread {
-                    try connection.send(Array(bytes[100...]))
-                    return try connection.readResponse()
-                }
-                #expect(finished.status == 202, "\(finished.head)")
-                #expect(try await r.send(.post, "/v2/busy/blobs/uploads/").status == .accepted)
-                try await r.pushBlob("busy", randomBytes(100))
+        try await withLiveRegistry(configure: { $0.limits.maxConcurrentUploads = 1 }) { _, r in
+            let port = try #require(r.client.port)
+            let location = try await r.startUpload("busy")
+            let bytes = randomBytes(2048)
+            // One upload is receiving data: its body is held open after 100 bytes.
+            let connection = try RawHTTPConnection(port: port)
+            try await onThread {
+                try connection.send("PATCH \(location) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(bytes.count)\r\n\r\n")
+                try connection.send(Array(bytes[0..<100]))
             }
+            var refused: TestResponse?
+            for _ in 0..<100 {
+                let response = try await r.send(.post, "/v2/busy/blobs/uploads/")
+                if response.status == .tooManyRequests { refused = response; break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let response = try #require(refused, "a second upload was never refused")
+            expectError(response, .tooManyRequests, "TOOMANYREQUESTS")
+            #expect(response.headers[.retryAfter] != nil)
+            // The held upload is never refused: it finishes, and the slot is free again.
+            let finished = try await onThread {
+                try connection.send(Array(bytes[100...]))
+                return try connection.readResponse()
+            }
+            #expect(finished.status == 202, "\(finished.head)")
+            #expect(try await r.send(.post, "/v2/busy/blobs/uploads/").status == .accepted)
+            try await r.pushBlob("busy", randomBytes(100))
         }
     }
 
     @Test("an upload session idle longer than gc.upload_timeout answers 404 BLOB_UPLOAD_UNKNOWN")
     func expiredSession() async throws {
-        var cfg = RegistryConfiguration()
-        cfg.syncWrites = false
         // Margins that hold on a loaded 2-core machine: 5 s of idleness expires a session,
         // chunks 2 s apart keep one alive.
-        cfg.uploadTimeout = .seconds(5)
-        try await withDataDirectory { directory in
-            cfg.dataDirectory = directory
-            try await serveLive(cfg) { _, r in
-                let idle = try await r.startUpload("slow")
-                #expect(try await r.send(.patch, idle, body: randomBytes(10)).status == .accepted)
-                // A session in use stays alive: each chunk restarts its idle time.
-                let active = try await r.startUpload("slow")
-                for offset in stride(from: 0, to: 40, by: 10) {
-                    try await Task.sleep(for: .seconds(2))
-                    let patch = try await r.send(.patch, active, headers: [.contentRange: "\(offset)-\(offset + 9)"], body: randomBytes(10))
-                    #expect(patch.status == .accepted, "\(patch.text)")
-                }
-                // The other one, idle for 8 s, is gone for every request.
-                expectError(try await r.get(idle), .notFound, "BLOB_UPLOAD_UNKNOWN")
-                expectError(try await r.send(.patch, idle, body: randomBytes(10)), .notFound, "BLOB_UPLOAD_UNKNOWN")
-                let bytes = randomBytes(10)
-                expectError(try await r.send(.put, "\(idle)?digest=\(sha256(bytes))", body: bytes), .notFound, "BLOB_UPLOAD_UNKNOWN")
+        try await withLiveRegistry(configure: { $0.uploadTimeout = .seconds(5) }) { _, r in
+            let idle = try await r.startUpload("slow")
+            #expect(try await r.send(.patch, idle, body: randomBytes(10)).status == .accepted)
+            // A session in use stays alive: each chunk restarts its idle time.
+            let active = try await r.startUpload("slow")
+            for offset in stride(from: 0, to: 40, by: 10) {
+                try await Task.sleep(for: .seconds(2))
+                let patch = try await r.send(.patch, active, headers: [.contentRange: "\(offset)-\(offset + 9)"], body: randomBytes(10))
+                #expect(patch.status == .accepted, "\(patch.text)")
             }
+            // The other one, idle for 8 s, is gone for every request.
+            expectError(try await r.get(idle), .notFound, "BLOB_UPLOAD_UNKNOWN")
+            expectError(try await r.send(.patch, idle, body: randomBytes(10)), .notFound, "BLOB_UPLOAD_UNKNOWN")
+            let bytes = randomBytes(10)
+            expectError(try await r.send(.put, "\(idle)?digest=\(sha256(bytes))", body: bytes), .notFound, "BLOB_UPLOAD_UNKNOWN")
         }
     }
 }

@@ -114,17 +114,15 @@ import Testing
     }
 
     private func withLoggedRegistry(_ body: @Sendable (RegistryClient, LineSink) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-logs-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var cfg = RegistryConfiguration()
-        cfg.dataDirectory = directory
-        cfg.syncWrites = false
-        let registry = try Registry.open(configuration: cfg)
-        let sink = LineSink()
-        let accessLog = Logger(label: "stowage.access") { label in JSONLogHandler(label: label, sink: sink.append) }
-        let app = Application(router: RegistryApplication.buildRouter(registry: registry, accessLog: accessLog),
-                              configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in try await body(RegistryClient(client: client), sink) }
+        try await withDataDirectory { directory in
+            let cfg = testConfiguration(directory)
+            let registry = try Registry.open(configuration: cfg)
+            let sink = LineSink()
+            let accessLog = Logger(label: "stowage.access") { label in JSONLogHandler(label: label, sink: sink.append) }
+            let app = Application(router: RegistryApplication.buildRouter(registry: registry, accessLog: accessLog),
+                                  configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await app.test(.live) { client in try await body(RegistryClient(client: client), sink) }
+        }
     }
 }
 

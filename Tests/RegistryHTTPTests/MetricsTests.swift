@@ -54,12 +54,7 @@ import Testing
     }
 
     @Test func garbageCollectionRunsAreExported() async throws {
-        var cfg = RegistryConfiguration()
-        cfg.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-metrics-\(UUID().uuidString)").path
-        cfg.syncWrites = false
-        cfg.gcDelay = .zero
-        defer { try? FileManager.default.removeItem(atPath: cfg.dataDirectory) }
-        try await serveLive(cfg) { registry, client in
+        try await withLiveRegistry(configure: { $0.gcDelay = .zero }) { registry, client in
             let bytes = randomBytes(4096)
             try await client.pushBlob("gc/metrics", bytes)
             // Unreferenced and past its (zero) lease: the run deletes it.
@@ -75,12 +70,8 @@ import Testing
     }
 
     @Test func sqliteLockWaitsAreCounted() async throws {
-        var cfg = RegistryConfiguration()
-        cfg.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-metrics-\(UUID().uuidString)").path
-        cfg.syncWrites = false
-        defer { try? FileManager.default.removeItem(atPath: cfg.dataDirectory) }
-        let databasePath = StoragePaths(root: cfg.dataDirectory).database
-        try await serveLive(cfg) { registry, client in
+        try await withLiveRegistry { registry, client in
+            let databasePath = StoragePaths(root: registry.configuration.dataDirectory).database
             #expect(try await scrape(client).value("stowage_sqlite_busy_waits_total") ?? 0 == 0)
             // Another connection (as `registry-gc` would be) holds the write lock...
             let other = try DatabaseQueue(path: databasePath)

@@ -5,14 +5,6 @@ import OCI
 import RegistryCore
 import Testing
 
-/// A registry directory of its own, removed at the end.
-func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-http-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    return try await body(directory)
-}
-
 /// The first error's message in an OCI error body.
 func errorMessage(_ response: TestResponse) -> String {
     (try? response.decode(ErrorBody.self))?.errors.first?.message ?? ""
@@ -23,9 +15,7 @@ struct ReadOnlyTests {
     @Test("every write is refused with 405 UNSUPPORTED saying read-only mode; pulls, HEADs and listings work")
     func writesRefusedReadsWork() async throws {
         try await withDataDirectory { directory in
-            var cfg = RegistryConfiguration()
-            cfg.dataDirectory = directory
-            cfg.syncWrites = false
+            var cfg = testConfiguration(directory)
             // Given content pushed while the registry was writable, and an open upload session
             let (image, session) = try await serveLive(cfg) { _, r in
                 let image = try await r.pushImage("team/app", tag: "v1")
@@ -75,9 +65,7 @@ struct ReadOnlyTests {
     @Test("garbage collection deletes nothing in read-only mode; a dry run still reports")
     func gcRefused() async throws {
         try await withDataDirectory { directory in
-            var cfg = RegistryConfiguration()
-            cfg.dataDirectory = directory
-            cfg.syncWrites = false
+            var cfg = testConfiguration(directory)
             cfg.gcDelay = .zero
             // Given an unreferenced blob whose lease has run out
             let digest = try await serveLive(cfg) { _, r in try await r.pushBlob("garbage", randomBytes(300)) }

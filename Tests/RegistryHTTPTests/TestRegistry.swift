@@ -26,15 +26,27 @@ func withLiveRegistry<T: Sendable>(
     configure: (inout RegistryConfiguration) -> Void = { _ in },
     _ body: @Sendable (Registry, RegistryClient) async throws -> T
 ) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("stowage-http-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try await withDataDirectory { directory in
+        var cfg = testConfiguration(directory)
+        configure(&cfg)
+        return try await serveLive(cfg, body)
+    }
+}
+
+/// The tests' configuration: data in `directory`, without fsync.
+func testConfiguration(_ directory: String) -> RegistryConfiguration {
     var cfg = RegistryConfiguration()
     cfg.dataDirectory = directory
     cfg.syncWrites = false
-    configure(&cfg)
-    return try await serveLive(cfg, body)
+    return cfg
+}
+
+/// A registry directory of its own, removed at the end.
+func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-http-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    return try await body(directory)
 }
 
 /// Opens a registry with `cfg` and serves it with the real router on 127.0.0.1.
