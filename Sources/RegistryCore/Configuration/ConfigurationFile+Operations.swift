@@ -33,15 +33,11 @@ extension ConfigurationFile {
     }
 
     func applyOperations(to configuration: inout RegistryConfiguration) throws {
-        if let tls {
-            if let value = tls.certificate { configuration.tls.certificate = value }
-            if let value = tls.key { configuration.tls.key = value }
-        }
-        if let metrics {
-            if let value = metrics.enabled { configuration.metrics.enabled = value }
-            if let value = metrics.listen { try configuration.setMetricsListen(value) }
-            if let value = metrics.path { try configuration.setMetricsPath(value) }
-        }
+        if let value = tls?.certificate { configuration.tls.certificate = value }
+        if let value = tls?.key { configuration.tls.key = value }
+        if let value = metrics?.enabled { configuration.metrics.enabled = value }
+        if let value = metrics?.listen { try configuration.setMetricsListen(value) }
+        if let value = metrics?.path { try configuration.setMetricsPath(value) }
         if let value = log?.level { try configuration.setLogLevel(value) }
         if let value = log?.format { try configuration.setLogFormat(value) }
         if let value = log?.access { configuration.log.access = value }
@@ -55,11 +51,8 @@ extension ConfigurationFile {
 extension RegistryConfiguration {
     public mutating func setMetricsListen(_ address: String) throws(ConfigurationError) {
         let trimmed = address.trimmingCharacters(in: .whitespaces)
-        if !trimmed.isEmpty {
-            var probe = RegistryConfiguration()
-            do { try probe.setListen(trimmed) } catch {
-                throw ConfigurationError.invalid(key: "metrics.listen", expected: "HOST:PORT or empty", got: address)
-            }
+        guard trimmed.isEmpty || (try? Self.hostAndPort(trimmed)) != nil else {
+            throw ConfigurationError.invalid(key: "metrics.listen", expected: "HOST:PORT or empty", got: address)
         }
         metrics.listen = trimmed
     }

@@ -55,13 +55,17 @@ public struct RegistryConfiguration: Sendable, Equatable {
 
     /// Parses `HOST:PORT` (or `:PORT`, or `[v6]:PORT`).
     public mutating func setListen(_ address: String) throws(ConfigurationError) {
+        (host, port) = try Self.hostAndPort(address)
+    }
+
+    /// `HOST:PORT`, `:PORT` (all interfaces) or `[v6]:PORT`, split.
+    public static func hostAndPort(_ address: String) throws(ConfigurationError) -> (host: String, port: Int) {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
               (0...65535).contains(port)
         else { throw ConfigurationError.invalid(key: "listen", expected: "HOST:PORT", got: address) }
         var host = String(address[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        self.host = host.isEmpty ? "0.0.0.0" : host
-        self.port = port
+        return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
     /// Reads a YAML file; keys not given keep their defaults.
@@ -171,7 +175,7 @@ struct ConfigurationFile: Decodable {
                     return AuthConfiguration.Rule(subjects: rule.subjects, repositories: rule.repositories, actions: Set(actions))
                 }
             }
-            if auth.mode != .none, auth.htpasswdFile == nil, auth.mode == .htpasswd {
+            if auth.mode == .htpasswd, auth.htpasswdFile == nil {
                 throw ConfigurationError.invalid(key: "auth.htpasswd", expected: "a path to an htpasswd file", got: "")
             }
         }

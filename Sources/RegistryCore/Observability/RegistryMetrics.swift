@@ -93,7 +93,8 @@ public final class RegistryMetrics: Sendable {
         let duration: Metrics.Timer
         private let route: String
         private let factory: PrometheusMetricsFactory
-        private let byteCounters = Mutex<(received: CoreMetrics.Counter?, sent: CoreMetrics.Counter?)>((nil, nil))
+        private typealias ByteCounters = (received: CoreMetrics.Counter?, sent: CoreMetrics.Counter?)
+        private let byteCounters = Mutex<ByteCounters>((nil, nil))
 
         init(_ key: RequestKey, factory: PrometheusMetricsFactory) {
             requests = CoreMetrics.Counter(label: "stowage_http_requests_total",
@@ -105,20 +106,14 @@ public final class RegistryMetrics: Sendable {
             self.factory = factory
         }
 
-        func received() -> CoreMetrics.Counter {
-            byteCounters.withLock { counters in
-                if let counter = counters.received { return counter }
-                let counter = CoreMetrics.Counter(label: "stowage_http_received_bytes_total", dimensions: [("route", route)], factory: factory)
-                counters.received = counter
-                return counter
-            }
-        }
+        func received() -> CoreMetrics.Counter { byteCounter(\.received, label: "stowage_http_received_bytes_total") }
+        func sent() -> CoreMetrics.Counter { byteCounter(\.sent, label: "stowage_http_sent_bytes_total") }
 
-        func sent() -> CoreMetrics.Counter {
+        private func byteCounter(_ slot: WritableKeyPath<ByteCounters, CoreMetrics.Counter?>, label: String) -> CoreMetrics.Counter {
             byteCounters.withLock { counters in
-                if let counter = counters.sent { return counter }
-                let counter = CoreMetrics.Counter(label: "stowage_http_sent_bytes_total", dimensions: [("route", route)], factory: factory)
-                counters.sent = counter
+                if let counter = counters[keyPath: slot] { return counter }
+                let counter = CoreMetrics.Counter(label: label, dimensions: [("route", route)], factory: factory)
+                counters[keyPath: slot] = counter
                 return counter
             }
         }

@@ -23,9 +23,8 @@ public enum RegistryServer {
         let configuration = registry.configuration
         var services: [any Service] = [LockWaitShutdownService(database: registry.database)]
         if configuration.metrics.enabled, !configuration.metrics.listen.isEmpty {
-            var address = RegistryConfiguration()
-            try address.setListen(configuration.metrics.listen)
-            services.append(debugApplication(registry: registry, host: address.host, port: address.port, logger: logger))
+            let (host, port) = try RegistryConfiguration.hostAndPort(configuration.metrics.listen)
+            services.append(debugApplication(registry: registry, host: host, port: port, logger: logger))
         }
         var server = HTTPServerBuilder.http1()
         var certificates: TLSCertificateStore?
