@@ -2,18 +2,14 @@ import GRDB
 import OCI
 
 extension Registry {
-    /// A blob linked to the repository. With `refreshLease` (a HEAD), a blob whose
-    /// lease is more than half spent gets a fresh one, so a client that checks
-    /// "exists" and then pushes a manifest is never beaten by GC, even when the
-    /// manifests that referenced the blob are deleted meanwhile. At most one write
-    /// per blob per half delay.
-    ///
-    /// With `requireFile` (a HEAD, which answers "exists" without opening the file), a
-    /// row whose file is lost is reported as unknown. A GET does not need the check:
-    /// `openBlobFile` reports the lost file the same way.
-    public func blob(
-        _ repository: RepositoryName, _ digest: Digest, refreshLease: Bool = false, requireFile: Bool = false
-    ) async throws -> BlobInfo {
+    /// A blob linked to the repository. With `forHead` the caller answers "exists"
+    /// without opening the file (a HEAD), so two promises are checked here: a blob whose
+    /// lease is more than half spent gets a fresh one, so a client that checks "exists"
+    /// and then pushes a manifest is never beaten by GC, even when the manifests that
+    /// referenced the blob are deleted meanwhile (at most one write per blob per half
+    /// delay); and a row whose file is lost is unknown. A GET needs neither:
+    /// `openBlobFile` reports a lost file the same way, and a pull is not a push.
+    public func blob(_ repository: RepositoryName, _ digest: Digest, forHead: Bool = false) async throws -> BlobInfo {
         let halfSpent = Self.nowSQL(plus: configuration.gcDelay / 2)
         let found = try await read { db -> (size: Int64, leaseLow: Bool)? in
             let row = try Row.fetchOne(db.cachedStatement(sql: """
@@ -28,11 +24,11 @@ extension Registry {
         guard let found else { throw RegistryError.blobUnknown(digest) }
         // A row whose file is lost (`registry check` reports it): the client is told to
         // upload the blob, and that upload puts the file back (`finishUpload`).
-        guard !requireFile || store.blobExists(digest) else {
+        guard !forHead || store.blobExists(digest) else {
             logger.error("blob row without a file", metadata: ["digest": "\(digest)"])
             throw RegistryError.blobUnknown(digest)
         }
-        if refreshLease, found.leaseLow, try await !self.refreshLease(repository, digest) {
+        if forHead, found.leaseLow, try await !self.refreshLease(repository, digest) {
             // Collected between the read and the renewal: "found" would be a promise
             // the registry cannot keep, so the client is told to upload it.
             throw RegistryError.blobUnknown(digest)

@@ -38,7 +38,7 @@ struct GCLeaseTests {
         try await store.setLease(headed, secondsFromNow: 0.3)
         try await store.setLease(ignored, secondsFromNow: 0.3)
 
-        _ = try await store.registry.blob(try store.repo("head"), headed, refreshLease: true)
+        _ = try await store.registry.blob(try store.repo("head"), headed, forHead: true)
         let renewed = try #require(try await store.leaseRemaining(headed))
         #expect(renewed > 45, "a HEAD with 0.3 s of lease left renews it to the delay; left: \(renewed) s")
         try await Task.sleep(for: .milliseconds(600))
@@ -58,7 +58,7 @@ struct GCLeaseTests {
         let store = try GCStore(gcDelay: .seconds(120))
         let blob = try await store.pushBlob("head", randomBytes(10))
         try await store.setLease(blob, secondsFromNow: 100)
-        _ = try await store.registry.blob(try store.repo("head"), blob, refreshLease: true)
+        _ = try await store.registry.blob(try store.repo("head"), blob, forHead: true)
         let remaining = try #require(try await store.leaseRemaining(blob))
         #expect(remaining < 100.1 && remaining > 61, "more than half the lease left: unchanged, got \(remaining) s")
     }
@@ -72,7 +72,7 @@ struct GCLeaseTests {
         let a = try await store.pushImage("shared/app", tag: "v1", layers: [reused, other])
         try await store.expireLeases()
 
-        _ = try await store.registry.blob(try store.repo("shared/app"), Digest.of(reused), refreshLease: true)
+        _ = try await store.registry.blob(try store.repo("shared/app"), Digest.of(reused), forHead: true)
         try await store.deleteManifest(a)
         let report = try await store.gc()
 

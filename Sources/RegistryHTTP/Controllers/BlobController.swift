@@ -12,8 +12,7 @@ struct BlobController: Sendable {
     func get(_ request: Request, context: RegistryRequestContext, name: String, digest rawDigest: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
         let digest = try RequestParsing.digest(rawDigest)
-        let head = request.method == .head
-        let blob = try await registry.blob(repository, digest, refreshLease: head, requireFile: head)
+        let blob = try await registry.blob(repository, digest, forHead: request.method == .head)
         var headers: HTTPFields = [
             .dockerContentDigest: digest.description,
             .contentType: "application/octet-stream",
