@@ -35,9 +35,12 @@ extension GarbageCollector {
     func purgeTrash(_ digests: [String]) async throws {
         guard !digests.isEmpty else { return }
         for digest in digests.compactMap(Digest.init) { store.removeFromTrash(digest) }
-        try await registry.write { db in
-            try db.execute(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))",
-                           arguments: [Self.jsonArray(digests)])
-        }
+        try await registry.write { db in try Self.clearJournal(db, digests) }
+    }
+
+    /// Forgets journal rows whose trash files are gone.
+    static func clearJournal(_ db: Database, _ digests: [String]) throws {
+        try db.cachedStatement(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))")
+            .execute(arguments: [jsonArray(digests)])
     }
 }

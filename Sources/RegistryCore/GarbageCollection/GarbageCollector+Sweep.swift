@@ -83,10 +83,7 @@ extension GarbageCollector {
             let purged = journalDone
             let (deleted, hold) = try await measuredWrite(&report) { db -> [GCReport.BlobEntry] in
                 try Self.renewLease(db, holder: holder)
-                if !purged.isEmpty {
-                    try db.cachedStatement(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))")
-                        .execute(arguments: [Self.jsonArray(purged)])
-                }
+                if !purged.isEmpty { try Self.clearJournal(db, purged) }
                 return try Self.deleteBlobBatch(db, batch.map(\.digest), store: store, runID: runID, logger: logger)
             }
             size = Self.nextBatchSize(size, held: hold, options: options)
@@ -102,10 +99,7 @@ extension GarbageCollector {
         for task in unlinking { last += await task.value }
         if !last.isEmpty {
             let purged = last
-            try await timedWrite(&report) { db in
-                try db.execute(sql: "DELETE FROM blob_deletions WHERE digest IN (SELECT value FROM json_each(?))",
-                               arguments: [Self.jsonArray(purged)])
-            }
+            try await timedWrite(&report) { db in try Self.clearJournal(db, purged) }
         }
     }
 
