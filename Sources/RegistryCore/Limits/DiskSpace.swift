@@ -30,3 +30,15 @@ extension StorageError {
         errorNumber == ENOSPC || errorNumber == EDQUOT
     }
 }
+
+extension RegistryError {
+    /// Whether a write failed because the disk is full: a file write (ENOSPC, EDQUOT)
+    /// or the database unable to grow.
+    public static func isOutOfSpace(_ error: any Error) -> Bool {
+        switch error {
+        case let error as StorageError: error.isOutOfSpace
+        case RegistryError.storageFull: true
+        default: false
+        }
+    }
+}

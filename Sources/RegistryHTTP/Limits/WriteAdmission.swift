@@ -44,11 +44,7 @@ struct WriteAdmission: Sendable {
     /// A write that ran out of space gives up the reserve, so that deletes and GC can
     /// still be recorded.
     func failed(_ error: any Error) {
-        switch error {
-        case let error as StorageError where error.isOutOfSpace: reserve.release()
-        case RegistryError.storageFull: reserve.release()
-        default: break
-        }
+        if RegistryError.isOutOfSpace(error) { reserve.release() }
     }
 
     /// A full disk is a condition of the server, not of the request: 503 UNAVAILABLE with
