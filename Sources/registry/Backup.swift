@@ -1,12 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
 import RegistryCLI
 import RegistryCore
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `registry backup DEST`: a consistent copy of the database taken while the server
 /// runs, and optionally of the blob files it references, under the GC lease.
@@ -41,32 +36,18 @@ struct Backup: AsyncParsableCommand {
     func run() async throws {
         let report: BackupReport
         do {
-            let configuration = try store.configuration()
-            let paths = StoragePaths(root: configuration.dataDirectory)
-            guard FileManager.default.fileExists(atPath: paths.database) else {
-                throw CheckCommandError("no registry database at \(paths.database) (check --data-dir or data_dir in the config)")
-            }
-            var logger = Logger(label: "stowage.backup")
-            logger.logLevel = .warning
-            let registry = try Registry(configuration: configuration, logger: logger)
+            let (_, registry, logger) = try StoreCommand.open(store, label: "stowage.backup")
             var options = BackupOptions(destination: destination)
             options.force = force
             options.blobsDirectory = blobs
-            let onTerminal = isatty(2) != 0 && !json
-            report = try await DatabaseBackup(registry: registry, logger: logger)
-                .run(options, progress: onTerminal ? Check.showProgress : nil)
-            if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            report = try await StoreCommand.withProgress(unless: json) { progress in
+                try await DatabaseBackup(registry: registry, logger: logger).run(options, progress: progress)
+            }
         } catch {
             FileHandle.standardError.write(Data("registry backup: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        } else {
-            print(summary(report))
-        }
+        try StoreCommand.print(report, json: json, summary: summary(report))
         if !report.blobsMissing.isEmpty { throw ExitCode.failure }
     }
 

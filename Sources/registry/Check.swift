@@ -33,14 +33,7 @@ struct Check: AsyncParsableCommand {
     func run() async throws {
         let report: CheckReport
         do {
-            let configuration = try store.configuration()
-            let paths = StoragePaths(root: configuration.dataDirectory)
-            guard FileManager.default.fileExists(atPath: paths.database) else {
-                throw CheckCommandError("no registry database at \(paths.database) (check --data-dir or data_dir in the config)")
-            }
-            var logger = Logger(label: "stowage.check")
-            logger.logLevel = .warning
-            let registry = try Registry(configuration: configuration, logger: logger)
+            let (configuration, registry, logger) = try StoreCommand.open(store, label: "stowage.check")
             let pending = try registry.database.pendingMigrations()
             guard pending.isEmpty else {
                 throw CheckCommandError("the database lacks migrations \(pending.joined(separator: ", ")): run `registry migrate` (or start the server) first")
@@ -48,30 +41,56 @@ struct Check: AsyncParsableCommand {
             var options = CheckOptions(recentWindow: configuration.gcDelay)
             options.verifyDigests = verifyDigests
             options.repair = repair
-            let onTerminal = isatty(2) != 0 && !json
-            report = try await StoreChecker(registry: registry, logger: logger)
-                .check(options, progress: onTerminal ? Self.showProgress : nil)
-            if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            report = try await StoreCommand.withProgress(unless: json) { progress in
+                try await StoreChecker(registry: registry, logger: logger).check(options, progress: progress)
+            }
         } catch {
             FileHandle.standardError.write(Data("registry check: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        } else {
-            print(report.summary)
-        }
+        try StoreCommand.print(report, json: json, summary: report.summary)
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
-    }
-
-    @Sendable static func showProgress(_ message: String) {
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(message)".utf8))
     }
 }
 
 struct CheckCommandError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// What `registry check` and `registry backup` share.
+enum StoreCommand {
+    /// The registry over an existing database, logging warnings only.
+    static func open(_ store: StoreOptions, label: String) throws -> (RegistryConfiguration, Registry, Logger) {
+        let configuration = try store.configuration()
+        let paths = StoragePaths(root: configuration.dataDirectory)
+        guard FileManager.default.fileExists(atPath: paths.database) else {
+            throw CheckCommandError("no registry database at \(paths.database) (check --data-dir or data_dir in the config)")
+        }
+        var logger = Logger(label: label)
+        logger.logLevel = .warning
+        return (configuration, try Registry(configuration: configuration, logger: logger), logger)
+    }
+
+    /// Runs `body` with a progress line on a terminal (none with --json), cleared after.
+    static func withProgress<T>(
+        unless json: Bool, _ body: ((@Sendable (String) -> Void)?) async throws -> T
+    ) async throws -> T {
+        let onTerminal = isatty(2) != 0 && !json
+        let result = try await body(onTerminal ? showProgress : nil)
+        if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        return result
+    }
+
+    @Sendable static func showProgress(_ message: String) {
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(message)".utf8))
+    }
+
+    /// The report as JSON with --json, else the summary.
+    static func print(_ report: some Encodable, json: Bool, summary: @autoclosure () -> String) throws {
+        guard json else { return Swift.print(summary()) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        Swift.print(String(decoding: try encoder.encode(report), as: UTF8.self))
+    }
 }

@@ -52,15 +52,15 @@ public final class StoreChecker: Sendable {
     }
 
     private func reportDatabaseProblems(_ snapshot: StoreSnapshot, into report: inout CheckReport) {
+        let restore = "restore the database from a backup (docs/backup.md)"
         if snapshot.integrity != ["ok"] {
             report.problems += snapshot.integrity.map {
-                .init(kind: .databaseIntegrity, message: "PRAGMA integrity_check: \($0)",
-                      remedy: "restore the database from a backup (docs/backup.md)")
+                .init(kind: .databaseIntegrity, message: "PRAGMA integrity_check: \($0)", remedy: restore)
             }
         }
         report.problems += snapshot.foreignKeyViolations.map {
             .init(kind: .foreignKey, message: "\($0.table) row \($0.rowID.map(String.init) ?? "?") refers to a missing \($0.parent) row",
-                  remedy: "restore the database from a backup (docs/backup.md)")
+                  remedy: restore)
         }
         report.problems += snapshot.manifestsMissingBlobs.map {
             .init(kind: .manifestMissingBlob, message: "manifest \($0.repository)@\($0.manifest) references blob \($0.target), which has no row",
@@ -140,12 +140,17 @@ public final class StoreChecker: Sendable {
     /// or the file sits in trash inside a deleting transaction): not a problem.
     private func confirmMissing(_ digests: [Digest]) async throws -> [Digest] {
         let suspects = digests.filter { !store.blobExists($0) && DirectoryListing.size(store.trashPath($0)) == nil }
-        guard !suspects.isEmpty else { return [] }
-        let stillRows = try await registry.read { db in
-            Set(try String.fetchAll(db, sql: "SELECT digest FROM blobs WHERE digest IN (SELECT value FROM json_each(?))",
-                                    arguments: [GarbageCollector.jsonArray(suspects.map(\.description))]))
-        }
+        let stillRows = try await rowsNow(in: "blobs", column: "digest", among: suspects.map(\.description))
         return suspects.filter { stillRows.contains($0.description) && !store.blobExists($0) }
+    }
+
+    /// Which of `values` have a row in `table` now (read after the snapshot).
+    private func rowsNow(in table: String, column: String, among values: [String]) async throws -> Set<String> {
+        guard !values.isEmpty else { return [] }
+        return try await registry.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT \(column) FROM \(table) WHERE \(column) IN (SELECT value FROM json_each(?))",
+                                    arguments: [GarbageCollector.jsonArray(values)]))
+        }
     }
 
     /// SHA-256/512 of a file, read in 1 MiB chunks; `progress` gets the bytes hashed so far.
@@ -173,41 +178,38 @@ public final class StoreChecker: Sendable {
     // MARK: Files without rows
 
     private func checkOrphans(_ snapshot: StoreSnapshot, options: CheckOptions, into report: inout CheckReport) async throws {
-        let files = store.blobFilesOnDisk()
-        let rowless = files.filter { snapshot.blobs[$0.description] == nil }
-        // Rows committed after the snapshot (a push that finished meanwhile).
-        let rowsNow = rowless.isEmpty ? [] : try await registry.read { db in
-            Set(try String.fetchAll(db, sql: "SELECT digest FROM blobs WHERE digest IN (SELECT value FROM json_each(?))",
-                                    arguments: [GarbageCollector.jsonArray(rowless.map(\.description))]))
-        }
         let window = options.recentWindow.seconds
-        for digest in rowless where !rowsNow.contains(digest.description) {
+        let rowless = store.blobFilesOnDisk().filter { snapshot.blobs[$0.description] == nil }
+        // Rows committed after the snapshot (a push that finished meanwhile).
+        let committed = try await rowsNow(in: "blobs", column: "digest", among: rowless.map(\.description))
+        for digest in rowless where !committed.contains(digest.description) {
             let path = store.paths.blob(digest)
-            guard let age = DirectoryListing.age(path) else { continue }
-            if age < window {
-                report.recentFiles.append(path)
-            } else {
-                report.problems.append(.init(
-                    kind: .orphanBlobFile, message: "\(path) (\(DirectoryListing.size(path) ?? 0) bytes) has no blob row",
-                    digest: digest.description, path: path,
-                    remedy: "registry check --repair (or registry-gc --full) moves orphan files to trash and deletes them"))
+            reportUnowned(path, window: window, into: &report) {
+                .init(kind: .orphanBlobFile, message: "\($0) has no blob row", digest: digest.description, path: path,
+                      remedy: "registry check --repair (or registry-gc --full) moves orphan files to trash and deletes them")
             }
         }
         let uploadNames = DirectoryListing.names(store.paths.uploadsDirectory).filter { !snapshot.uploads.contains($0) }
-        let uploadsNow = uploadNames.isEmpty ? [] : try await registry.read { db in
-            Set(try String.fetchAll(db, sql: "SELECT id FROM uploads WHERE id IN (SELECT value FROM json_each(?))",
-                                    arguments: [GarbageCollector.jsonArray(uploadNames)]))
-        }
+        let uploadsNow = try await rowsNow(in: "uploads", column: "id", among: uploadNames)
         for name in uploadNames where !uploadsNow.contains(name) {
             let path = "\(store.paths.uploadsDirectory)/\(name)"
-            guard let age = DirectoryListing.age(path) else { continue }
-            if age < window {
-                report.recentFiles.append(path)
-            } else {
-                report.problems.append(.init(
-                    kind: .orphanUploadFile, message: "\(path) (\(DirectoryListing.size(path) ?? 0) bytes) belongs to no upload session",
-                    path: path, remedy: "registry check --repair (or registry-gc --full) deletes it"))
+            reportUnowned(path, window: window, into: &report) {
+                .init(kind: .orphanUploadFile, message: "\($0) belongs to no upload session", path: path,
+                      remedy: "registry check --repair (or registry-gc --full) deletes it")
             }
+        }
+    }
+
+    /// A file nothing owns: younger than `window`, possibly a commit in progress (listed
+    /// as recent); older, the problem `orphan` makes from "<path> (<size> bytes)".
+    private func reportUnowned(
+        _ path: String, window: Double, into report: inout CheckReport, orphan: (String) -> CheckReport.Problem
+    ) {
+        guard let age = DirectoryListing.age(path) else { return }
+        if age < window {
+            report.recentFiles.append(path)
+        } else {
+            report.problems.append(orphan("\(path) (\(DirectoryListing.size(path) ?? 0) bytes)"))
         }
     }
 
