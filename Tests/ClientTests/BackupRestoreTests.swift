@@ -160,30 +160,5 @@ func runRegistry(_ arguments: [String], timeout: TimeInterval = 300) throws -> T
     guard FileManager.default.isExecutableFile(atPath: executable) else {
         throw ClientTestError("the registry executable is missing at \(executable): run `swift build` before `swift test`")
     }
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-cli-\(UUID().uuidString)").path
-    _ = FileManager.default.createFile(atPath: scratch + ".out", contents: nil)
-    _ = FileManager.default.createFile(atPath: scratch + ".err", contents: nil)
-    defer {
-        try? FileManager.default.removeItem(atPath: scratch + ".out")
-        try? FileManager.default.removeItem(atPath: scratch + ".err")
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".out"))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".err"))
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning, Date() < deadline { usleep(20_000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        throw ClientTestError("registry \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s")
-    }
-    let out = FileManager.default.contents(atPath: scratch + ".out") ?? Data()
-    let err = FileManager.default.contents(atPath: scratch + ".err") ?? Data()
-    return ToolResult(command: "registry " + arguments.joined(separator: " "), status: process.terminationStatus,
-                      stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self),
-                      stdoutBytes: [UInt8](out))
+    return try runExecutable(executable, named: "registry", arguments, timeout: timeout)
 }

@@ -266,7 +266,14 @@ func run(_ tool: String, _ arguments: [String], environment: [String: String] = 
 
 /// Runs a tool to completion and returns its status and output, whatever the status.
 func runAllowingFailure(_ tool: String, _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 300) throws -> ToolResult {
-    let executable = try requireTool(tool)
+    try runExecutable(try requireTool(tool), named: tool, arguments, environment: environment, timeout: timeout)
+}
+
+/// Runs the executable at `executable` to completion (`name` is how the command is shown)
+/// and returns its status and output, whatever the status.
+func runExecutable(
+    _ executable: String, named name: String, _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 300
+) throws -> ToolResult {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-run-\(UUID().uuidString)")
     let outPath = scratch.path + ".out", errPath = scratch.path + ".err"
     _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -284,7 +291,7 @@ func runAllowingFailure(_ tool: String, _ arguments: [String], environment: [Str
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
-    let command = ([tool] + arguments).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+    let command = ([name] + arguments).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
     try process.run()
     try out.close()
     try err.close()
