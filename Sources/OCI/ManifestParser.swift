@@ -30,6 +30,7 @@ public enum ManifestParser {
 
     /// Parses `bytes` pushed with `contentType` (the request's Content-Type, if any).
     public static func parse(_ bytes: [UInt8], contentType: String?) throws(ManifestParseError) -> ParsedManifest {
+        try StrictJSONScanner.check(bytes)
         let raw: RawManifest
         do {
             raw = try JSONDecoder().decode(RawManifest.self, from: Data(bytes))
