@@ -36,6 +36,7 @@ public enum RegistryApplication {
             metrics: metrics.enabled ? registry.metrics : nil, metricsPath: metrics.path,
             accessLog: registry.configuration.log.access ? accessLog : nil))
         router.add(middleware: RegistryErrorMiddleware())
+        router.add(middleware: ExpectContinueMiddleware())
         router.add(middleware: AuthMiddleware(access: access))
         let api = RegistryAPI(registry: registry)
         let methods: [HTTPRequest.Method] = [.get, .head, .put, .post, .patch, .delete]

@@ -8,6 +8,8 @@ import RegistryCore
 public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The connection (or HTTP/2 stream) the request came on, for an interim 100 Continue.
+    let channel: any Channel
     /// Set from a sane incoming `X-Request-Id` by `RequestIDMiddleware`.
     public internal(set) var requestID: String
     /// Who is calling, set by the access control before any controller runs.
@@ -20,6 +22,7 @@ public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContex
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
         requestID = Self.makeRequestID()
     }
 

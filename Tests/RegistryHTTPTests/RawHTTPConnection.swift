@@ -61,6 +61,36 @@ final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
+    /// Closes the sending side: the server reads end-of-file, and can still answer.
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Closes the connection with a reset (SO_LINGER 0), as a killed client's kernel may.
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    /// Whether the server closes the connection within `seconds` (reading and dropping
+    /// whatever it sends first); the bytes it sent before closing.
+    func waitForClose(seconds: Double) -> (closed: Bool, received: String) {
+        var limit = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n == 0 { return (true, String(decoding: received, as: UTF8.self)) }
+            if n < 0 {
+                if errno == ECONNRESET { return (true, String(decoding: received, as: UTF8.self)) }
+                break
+            }
+            received += buffer[0..<n]
+        }
+        return (false, String(decoding: received, as: UTF8.self))
+    }
+
     /// Sends one chunk of a `Transfer-Encoding: chunked` body.
     func sendChunk(_ bytes: [UInt8]) throws {
         try send(String(bytes.count, radix: 16) + "\r\n")

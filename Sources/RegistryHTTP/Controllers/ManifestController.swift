@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import OCI
 import RegistryCore
 
@@ -35,7 +36,7 @@ struct ManifestController: Sendable {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw RegistryError.manifestTooLarge(limit: limit)
         }
         let result = try await registry.putManifest(

@@ -30,9 +30,17 @@ struct TokenController: Sendable {
         return try await issue(user: user, scopes: scopes, service: query["service"].map(String.init), oauth: false)
     }
 
+    /// A password grant is a few hundred bytes; the endpoint needs no credentials to
+    /// reach this parser, so the form is bounded well below what could hurt.
+    static let maxFormSize = 16 * 1024
+
     func post(_ request: Request, context: RegistryRequestContext) async throws -> Response {
+        if let declared = try RequestParsing.contentLength(request), declared > Self.maxFormSize {
+            throw OCIError(.sizeInvalid, status: .contentTooLarge, message: "request body too large",
+                           detail: "a token request form is at most \(Self.maxFormSize) bytes")
+        }
         var request = request
-        let body = try await request.collectBody(upTo: 64 * 1024)
+        let body = try await request.collectBody(upTo: Self.maxFormSize)
         let form = Self.parseForm(String(decoding: body.readableBytesView, as: UTF8.self))
         guard form["grant_type"] == "password" else {
             throw OCIError(.unsupported, status: .badRequest, message: "unsupported grant_type",

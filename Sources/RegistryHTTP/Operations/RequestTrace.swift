@@ -6,9 +6,19 @@ final class RequestTrace: Sendable {
     private struct State {
         var user: String?
         var route: RegistryRoute?
+        var clientClosed = false
     }
 
     private let state = Mutex(State())
+
+    /// Request body bytes received so far (counted by `RequestTelemetryMiddleware`).
+    let received = ByteCount()
+
+    /// The client went away mid-request (`ClientDisconnect`): counted as 499.
+    var clientClosed: Bool {
+        get { state.withLock { $0.clientClosed } }
+        set { state.withLock { $0.clientClosed = newValue } }
+    }
 
     /// The authenticated user, when there is one.
     var user: String? {
