@@ -10,6 +10,8 @@ import OCI
 /// from the cache (at most once a second, on checkin, and from `evictIdle` that the
 /// server's audit service calls every second); a request that comes back later
 /// resumes from the database row and the file, at the cost of hashing it again.
+/// At most `maxIdleFiles` idle sessions keep a file open: past that the longest idle
+/// one is closed, so abandoned sessions cannot take the process's descriptors.
 actor UploadSessions {
     struct State {
         var file: DiskFile
@@ -24,12 +26,15 @@ actor UploadSessions {
 
     /// How long an idle session keeps its file open.
     let evictionAge: Duration
+    /// How many idle sessions keep their file open at most.
+    let maxIdleFiles: Int
     private var idle: [UploadID: Idle] = [:]
     private var busy: Set<UploadID> = []
     private var lastSweep = ContinuousClock.now
 
-    init(evictionAge: Duration = .seconds(60)) {
+    init(evictionAge: Duration = .seconds(60), maxIdleFiles: Int = 64) {
         self.evictionAge = evictionAge
+        self.maxIdleFiles = maxIdleFiles
     }
 
     /// Takes the session for one request; returns its cached state if there is one.
@@ -44,7 +49,13 @@ actor UploadSessions {
     func checkin(_ id: UploadID, state: State?) {
         busy.remove(id)
         let now = ContinuousClock.now
-        if let state { idle[id] = Idle(state: state, since: now) }
+        if let state {
+            idle[id] = Idle(state: state, since: now)
+            if idle.count > maxIdleFiles, let oldest = idle.min(by: { $0.value.since < $1.value.since }) {
+                oldest.value.state.file.close()
+                idle.removeValue(forKey: oldest.key)
+            }
+        }
         if now - lastSweep >= .seconds(1) { evictIdle(olderThan: evictionAge) }
     }
 

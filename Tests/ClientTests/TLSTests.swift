@@ -64,6 +64,57 @@ extension ClientTests {
             #expect(fixture.registry.log().contains("TLS certificate reloaded"))
         }
 
+        /// With TLS on, ALPN offers h2 and http/1.1: curl and skopeo (Go) push and pull over HTTP/2,
+        /// and a client that asks for HTTP/1.1 still gets it.
+        @Test func http2IsNegotiatedForPushAndPull() throws {
+            let certificates = try TemporaryDirectory("tls-h2")
+            defer { certificates.remove() }
+            let pair = try makeCertificate(in: certificates.path, name: "h2")
+            let fixture = try RegistryFixture("tls-h2", serveArguments: { _ in ["--tls-cert", pair.certificate, "--tls-key", pair.key] },
+                                              ready: { port in (try? curlStatus(port: port, path: "/v2/", trusting: pair.certificate)) == "200" })
+            defer { fixture.tearDown() }
+            let port = fixture.port
+            #expect(try curl(port: port, trusting: pair.certificate, ["--http2", "-o", "/dev/null", "-w", "%{http_version}", "/v2/"]).stdout == "2")
+            #expect(try curl(port: port, trusting: pair.certificate, ["--http1.1", "-o", "/dev/null", "-w", "%{http_version}", "/v2/"]).stdout == "1.1")
+
+            // curl over h2: a blob streamed up with PATCH and PUT, then pulled back.
+            let bytes = randomBytes(3 << 20)
+            let file = "\(certificates.path)/blob"
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            let location = try startUpload(port: port, repository: "h2/app", trusting: pair.certificate)
+            let patched = try curl(port: port, trusting: pair.certificate, [
+                "--http2", "-T", file, "-X", "PATCH", "-H", "Content-Type: application/octet-stream",
+                "-o", "/dev/null", "-w", "%{http_version} %{http_code}", location,
+            ])
+            #expect(patched.stdout == "2 202")
+            let digest = sha256(bytes)
+            let finished = try curl(port: port, trusting: pair.certificate, [
+                "--http2", "-X", "PUT", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "\(location)?digest=\(digest)",
+            ])
+            #expect(finished.stdout == "2 201")
+            let pulledPath = "\(certificates.path)/pulled"
+            let pulled = try curl(port: port, trusting: pair.certificate, ["--http2", "-o", pulledPath, "-w", "%{http_version}", "/v2/h2/app/blobs/\(digest)"])
+            #expect(pulled.stdout == "2")
+            #expect(sha256([UInt8](try Data(contentsOf: URL(fileURLWithPath: pulledPath)))) == digest)
+
+            // skopeo (Go's HTTP client) trusting the certificate through a certs.d directory.
+            let certsDirectory = try fixture.directory.sub("certs.d")
+            try FileManager.default.copyItem(atPath: pair.certificate, toPath: "\(certsDirectory)/ca.crt")
+            let image = try TestImage(layerSizes: [1 << 20, 4321])
+            let source = try OCILayoutWriter(path: try fixture.directory.sub("src"))
+            for blob in image.blobs + [image.manifest] { try source.add(blob) }
+            try source.writeIndex([("v1", image.manifest)])
+            let reference = "docker://127.0.0.1:\(port)/h2/skopeo:v1"
+            try run("skopeo", ["copy", "--preserve-digests", "--dest-cert-dir", certsDirectory, "oci:\(source.path):v1", reference])
+            let pulledLayout = "\(fixture.directory.path)/skopeo-pulled"
+            try run("skopeo", ["copy", "--preserve-digests", "--src-cert-dir", certsDirectory, reference, "oci:\(pulledLayout):v1"])
+            let reader = OCILayoutReader(path: pulledLayout)
+            #expect(try reader.descriptor(ref: "v1").digest == image.manifest.digest)
+            #expect(try reader.verifiedDigests() == Set((image.blobs + [image.manifest]).map(\.digest)))
+            let skopeoLines = fixture.registry.log().components(separatedBy: "\n").filter { $0.contains("containers/") || $0.contains("skopeo") }
+            #expect(!skopeoLines.isEmpty && skopeoLines.allSatisfy { $0.contains("protocol=HTTP/2") }, "skopeo's requests: \(skopeoLines.prefix(3))")
+        }
+
         @Test func aBadCertificateOnReloadKeepsTheOldOne() throws {
             let certificates = try TemporaryDirectory("tls-bad")
             defer { certificates.remove() }

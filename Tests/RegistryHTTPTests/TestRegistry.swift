@@ -50,21 +50,31 @@ func withDataDirectory<T>(_ body: (String) async throws -> T) async throws -> T 
 }
 
 /// Opens a registry with `cfg` and serves it with the real router on 127.0.0.1.
+/// `logger` is the server's (by default only errors, to the console).
 func serveLive<T: Sendable>(
     _ cfg: RegistryConfiguration,
+    logger: Logger = quietLogger(),
     _ body: @Sendable (Registry, RegistryClient) async throws -> T
 ) async throws -> T {
-    var logger = Logger(label: "stowage-http-tests")
-    logger.logLevel = .error
     let registry = try Registry.open(configuration: cfg, logger: logger)
+    var listen = cfg
+    listen.host = "127.0.0.1"
+    listen.port = 0
     let app = Application(
         router: RegistryApplication.buildRouter(registry: registry),
-        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        server: try RegistryServer.mainServer(listen).0,
+        configuration: RegistryServer.applicationConfiguration(listen, logger: logger),
         logger: logger
     )
     return try await app.test(.live) { client in
         try await body(registry, RegistryClient(client: client))
     }
+}
+
+func quietLogger() -> Logger {
+    var logger = Logger(label: "stowage-http-tests")
+    logger.logLevel = .error
+    return logger
 }
 
 /// The registry's own headers (the product declares them internal).

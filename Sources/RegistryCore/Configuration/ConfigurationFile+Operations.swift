@@ -1,6 +1,6 @@
 import Foundation
 
-// The operations sections of the YAML file: tls, metrics, log and shutdown_timeout.
+// The operations sections of the YAML file: tls, metrics, log, http and shutdown_timeout.
 
 extension ConfigurationFile {
     struct TLS: Decodable {
@@ -32,7 +32,38 @@ extension ConfigurationFile {
         }
     }
 
+    struct HTTP: Decodable {
+        var idleTimeout: String?
+        var requestHeadTimeout: String?
+        var bodyIdleTimeout: String?
+        var maxConnections: Int?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case idleTimeout = "idle_timeout", requestHeadTimeout = "request_head_timeout"
+            case bodyIdleTimeout = "body_idle_timeout", maxConnections = "max_connections"
+        }
+
+        func apply(to http: inout HTTPSettings) throws {
+            if let text = idleTimeout { http.idleTimeout = try Self.positive(text, key: "http.idle_timeout") }
+            if let text = requestHeadTimeout { http.requestHeadTimeout = try Self.positive(text, key: "http.request_head_timeout") }
+            if let text = bodyIdleTimeout { http.bodyIdleTimeout = try Self.positive(text, key: "http.body_idle_timeout") }
+            if let value = maxConnections {
+                guard value > 0 else {
+                    throw ConfigurationError.invalid(key: "http.max_connections", expected: "a positive number", got: "\(value)")
+                }
+                http.maxConnections = value
+            }
+        }
+
+        private static func positive(_ text: String, key: String) throws -> Duration {
+            let duration = try DurationParser.parse(text, key: key)
+            guard duration > .zero else { throw ConfigurationError.invalid(key: key, expected: "a duration above zero", got: text) }
+            return duration
+        }
+    }
+
     func applyOperations(to configuration: inout RegistryConfiguration) throws {
+        try http?.apply(to: &configuration.http)
         if let value = tls?.certificate { configuration.tls.certificate = value }
         if let value = tls?.key { configuration.tls.key = value }
         if let value = metrics?.enabled { configuration.metrics.enabled = value }

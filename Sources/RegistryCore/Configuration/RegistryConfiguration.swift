@@ -38,6 +38,7 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var tls = TLSFiles()
     public var metrics = MetricsSettings()
     public var log = LogSettings()
+    public var http = HTTPSettings()
     /// How long SIGTERM waits for in-flight requests before they are cut off.
     public var shutdownTimeout: Duration = .seconds(30)
 
@@ -106,6 +107,7 @@ struct ConfigurationFile: Decodable {
     var tls: TLS?
     var metrics: Metrics?
     var log: Log?
+    var http: HTTP?
     var shutdownTimeout: String?
 
     struct Auth: Decodable {
@@ -218,7 +220,7 @@ struct ConfigurationFile: Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, dataDir = "data_dir", storage, gc, audit, auth, maintenance
-        case tls, metrics, log, shutdownTimeout = "shutdown_timeout"
+        case tls, metrics, log, http, shutdownTimeout = "shutdown_timeout"
     }
 
     func apply(to base: RegistryConfiguration) throws -> RegistryConfiguration {

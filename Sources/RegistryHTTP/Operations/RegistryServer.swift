@@ -26,19 +26,13 @@ public enum RegistryServer {
             let (host, port) = try RegistryConfiguration.hostAndPort(configuration.metrics.listen)
             services.append(debugApplication(registry: registry, host: host, port: port, logger: logger))
         }
-        var server = HTTPServerBuilder.http1()
-        var certificates: TLSCertificateStore?
-        if configuration.tls.isEnabled {
-            let store = try TLSCertificateStore(files: configuration.tls)
-            server = .reloadableTLS(store)
-            certificates = store
-        }
+        let (server, certificates) = try mainServer(configuration)
         services.append(CertificateReloadService(certificates: certificates, logger: logger))
         let scheme = configuration.tls.isEnabled ? "https" : "http"
         var main = Application(
             router: RegistryApplication.buildRouter(registry: registry, access: access, accessLog: accessLog),
             server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Stowage"),
+            configuration: applicationConfiguration(configuration, logger: logger),
             onServerRunning: { channel in
                 logger.notice("listening", metadata: ["url": "\(scheme)://\(url(channel.localAddress))"])
             },
@@ -47,6 +41,20 @@ public enum RegistryServer {
         main.addServices(background)
         services.append(main)
         return services
+    }
+
+    /// The main listener's protocols: HTTP/1.1 with the connection timeouts; with `tls`,
+    /// HTTPS with reloadable certificates and HTTP/2 by ALPN.
+    public static func mainServer(_ configuration: RegistryConfiguration) throws -> (HTTPServerBuilder, TLSCertificateStore?) {
+        guard configuration.tls.isEnabled else { return (.timedHTTP1(configuration.http), nil) }
+        let certificates = try TLSCertificateStore(files: configuration.tls)
+        return (.reloadableTLS(certificates, settings: configuration.http), certificates)
+    }
+
+    /// The main listener's address and connection limit.
+    public static func applicationConfiguration(_ configuration: RegistryConfiguration, logger: Logger) -> ApplicationConfiguration {
+        .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Stowage",
+              availableConnectionsDelegate: .maximum(configuration.http.maxConnections, logger: logger))
     }
 
     /// `/metrics`, `/healthz` and `/readyz` on their own listener, for a private address.

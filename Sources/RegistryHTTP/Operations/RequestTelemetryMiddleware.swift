@@ -15,17 +15,19 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
     let accessLog: Logger?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard metrics != nil || accessLog != nil else { return try await next(request, context) }
-        let started = ContinuousClock.now
-        let summary = Summary(method: request.method.rawValue, uri: request.uri.description, path: request.uri.path,
-                              userAgent: request.headers[.userAgent], requestID: context.requestID,
-                              remote: context.remoteAddress?.ipAddress, trace: context.trace)
-        let received = ByteCount()
+        let received = context.trace.received
         var request = request
         request.body = RequestBody(asyncSequence: request.body.map { buffer in
             received.add(buffer.readableBytes)
             return buffer
         })
+        guard metrics != nil || accessLog != nil else { return try await next(request, context) }
+        let started = ContinuousClock.now
+        let summary = Summary(method: request.method.rawValue, uri: request.uri.description, path: request.uri.path,
+                              userAgent: request.headers[.userAgent], requestID: context.requestID,
+                              remote: context.remoteAddress?.ipAddress, trace: context.trace,
+                              // HTTP/2 streams are child channels of their connection.
+                              protocol: context.channel.parent == nil ? "HTTP/1.1" : "HTTP/2")
         var response: Response
         do {
             response = try await next(request, context)
@@ -33,6 +35,11 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
             // Errors are rendered inside; this is only a failure nobody could render.
             finish(summary, status: 500, received: received.value, sent: 0, started: started)
             throw error
+        }
+        if context.trace.clientClosed {
+            // Nobody may be there to write to: count it now, not after the body.
+            finish(summary, status: ClientDisconnect.status, received: received.value, sent: 0, started: started)
+            return response
         }
         let sent = ByteCount()
         let status = response.status.code
@@ -61,6 +68,7 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
         var requestID: String
         var remote: String?
         var trace: RequestTrace
+        var `protocol`: String
     }
 
     private func finish(
@@ -80,6 +88,7 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
             "bytes_out": .stringConvertible(sent),
             "duration_ms": .string(Self.milliseconds(duration)),
             "request_id": .string(request.requestID),
+            "protocol": .string(request.protocol),
         ]
         if let address = request.remote { metadata["remote"] = .string(address) }
         if let user = request.trace.user { metadata["user"] = .string(user) }

@@ -1,4 +1,5 @@
 import Logging
+import NIOHTTP2
 import NIOSSL
 import RegistryCore
 import Synchronization
@@ -42,8 +43,9 @@ public final class TLSCertificateStore: Sendable {
         } catch {
             throw TLSFilesError("cannot read the private key \(keyPath): \(error)")
         }
-        let configuration = TLSConfiguration.makeServerConfiguration(
+        var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.applicationProtocols = NIOHTTP2SupportedALPNProtocols
         do {
             // BoringSSL checks here that the key belongs to the leaf certificate.
             return try NIOSSLContext(configuration: configuration)
