@@ -48,6 +48,10 @@ final class Authenticator: Sendable {
     /// Verifies the credentials of a login from `address`.
     func authenticate(_ credentials: BasicCredentials, from address: String) async -> Outcome {
         if let wait = limiter.retryAfter(address) { return .tooManyFailures(retryAfter: wait) }
+        // bcrypt reads the password as a C string: `secret\0anything` would match `secret`.
+        guard !credentials.user.contains("\0"), !credentials.password.contains("\0") else {
+            return refuse(credentials, from: address)
+        }
         let file = currentFile()
         if cache.contains(user: credentials.user, password: credentials.password) {
             return .success(credentials.user)
@@ -61,6 +65,10 @@ final class Authenticator: Sendable {
             cache.insert(user: credentials.user, password: credentials.password)
             return .success(credentials.user)
         }
+        return refuse(credentials, from: address)
+    }
+
+    private func refuse(_ credentials: BasicCredentials, from address: String) -> Outcome {
         limiter.recordFailure(address)
         logger.notice("failed login", metadata: ["user": "\(credentials.user)", "client": "\(address)"])
         return .failure
