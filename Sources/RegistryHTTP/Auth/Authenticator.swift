@@ -27,10 +27,6 @@ final class Authenticator: Sendable {
     let limiter: LoginRateLimiter
     let logger: Logger
 
-    /// A well-formed bcrypt hash nobody's password matches: unknown users cost as much
-    /// as known ones, so response times do not tell which user names exist.
-    private static let decoy = "$2b$10$" + String(repeating: "C", count: 53)
-
     init(path: String?, failedLoginLimit: Int, logger: Logger) throws {
         self.path = path
         self.logger = logger
@@ -59,7 +55,7 @@ final class Authenticator: Sendable {
         let hash = file.users[credentials.user]
         let password = credentials.password
         let matches = (try? await NIOThreadPool.singleton.runIfActive {
-            Bcrypt.verify(password, hash: hash ?? Self.decoy)
+            Bcrypt.verify(password, hash: hash ?? file.decoy)
         }) ?? false
         if matches, hash != nil {
             cache.insert(user: credentials.user, password: credentials.password)
