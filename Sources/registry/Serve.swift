@@ -111,8 +111,11 @@ struct Serve: AsyncParsableCommand {
         // waiting for a lock give up on cancellation (`LockWaitShutdownService`); the
         // busy timeout plus a margin is the bound even if one does not.
         group.maximumCancellationDuration = configuration.databaseBusyTimeout + .seconds(10)
+        var startFailure: ListenError?
         do {
             try await ServiceGroup(configuration: group).run()
+        } catch let error as ListenError {
+            startFailure = error
         } catch {
             logger.error("shutdown was not clean", metadata: ["error": "\(error)"])
         }
@@ -122,5 +125,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             logger.error("closing the database failed", metadata: ["error": "\(error)"])
         }
+        // "Error: cannot listen on 127.0.0.1:5000: address already in use", exit 1.
+        if let startFailure { throw startFailure }
     }
 }
