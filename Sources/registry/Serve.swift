@@ -80,7 +80,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("starting", metadata: [
             "listen": "\(configuration.listenAddress)", "data_dir": "\(configuration.dataDirectory)",
             "deletes": "\(configuration.deleteEnabled ? "enabled" : "disabled")",
-            "gc": "\(configuration.gcEnabled ? "every \(configuration.gcInterval), delay \(configuration.gcDelay)" : "off")",
+            "gc": "\(configuration.gcEnabled ? "every \(DurationParser.format(configuration.gcInterval)), delay \(DurationParser.format(configuration.gcDelay))" : "off")",
             "auth": "\(access.summary)",
             "mode": "\(configuration.readOnly ? "read-only (pushes, deletes and GC refused)" : "read-write")",
         ])

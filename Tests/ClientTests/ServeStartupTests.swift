@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// What a newcomer sees when `registry serve` starts: a busy port is one clear line
-/// and a non-zero exit.
+/// and a non-zero exit; the startup line shows durations as the configuration takes them.
 extension ClientTests {
     @Suite struct ServeStartupTests {
         /// A socket listening on a free loopback port, kept open until `close`.
@@ -47,6 +47,13 @@ extension ClientTests {
             #expect(result.status != 0, "\(result.output)")
             #expect(result.stderr.contains("cannot listen on 127.0.0.1:\(taken.port): address already in use"), "\(result.output)")
             #expect(!result.stderr.contains("bind(descriptor") && !result.stderr.contains("shutdown was not clean"), "\(result.output)")
+        }
+
+        @Test func theStartupLineShowsDurationsAsTheConfigurationTakesThem() throws {
+            let fixture = try RegistryFixture("startup-line") { _ in ["--gc-interval", "10m", "--gc-delay", "90s"] }
+            defer { fixture.tearDown() }
+            let log = fixture.registry.log()
+            #expect(log.contains("gc=every 10m, delay 90s"), "\(log)")
         }
     }
 }

@@ -198,6 +198,15 @@ struct ConfigurationEnvironmentTests {
         let c = try RegistryConfiguration.load(file: reloaded)
         #expect(c.gcInterval == .seconds(1800) && c.gcDelay == .seconds(300) && c.port == 6000, "\(yaml)")
     }
+
+    @Test("durations are written as the configuration takes them", arguments: [
+        (Duration.seconds(3600), "1h"), (.seconds(600), "10m"), (.seconds(90), "90s"), (.milliseconds(1500), "1500ms"),
+        (.zero, "0s"), (.seconds(86400), "1d"), (.seconds(36 * 3600), "36h"),
+    ])
+    func durationFormat(_ duration: Duration, _ text: String) {
+        #expect(DurationParser.format(duration) == text)
+        #expect(DurationParser.parse(text) == duration)
+    }
 }
 
 @Suite("docs/configuration.md")

@@ -244,28 +244,6 @@ struct ConfigurationFile: Decodable {
     }
 }
 
-/// Durations as operators write them: `500ms`, `30s`, `10m`, `1h`, `1d`, or plain seconds.
-public enum DurationParser {
-    public static func parse(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            guard let value = Double(trimmed.dropLast(suffix.count)), value >= 0 else { return nil }
-            return .milliseconds(Int64(value * factor * 1000))
-        }
-        guard let seconds = Double(trimmed), seconds >= 0 else { return nil }
-        return .milliseconds(Int64(seconds * 1000))
-    }
-
-    /// Parses or names the key that was wrong.
-    public static func parse(_ text: String, key: String) throws(ConfigurationError) -> Duration {
-        guard let duration = parse(text) else {
-            throw ConfigurationError.invalid(key: key, expected: "a duration such as 30s, 10m, 1h", got: text)
-        }
-        return duration
-    }
-}
-
 extension Duration {
     /// Whole seconds, for SQL date arithmetic.
     public var seconds: Double {
