@@ -95,7 +95,7 @@ public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
 }
 
 /// The YAML shape of the configuration file.
-struct ConfigurationFile: Decodable {
+struct ConfigurationFile: Codable {
     var listen: String?
     var dataDir: String?
     var storage: Storage?
@@ -108,7 +108,7 @@ struct ConfigurationFile: Decodable {
     var log: Log?
     var shutdownTimeout: String?
 
-    struct Auth: Decodable {
+    struct Auth: Codable {
         var mode: String?
         var htpasswd: String?
         var realm: String?
@@ -117,7 +117,7 @@ struct ConfigurationFile: Decodable {
         var access: [Rule]?
         var failedLoginLimit: Int?
 
-        struct Token: Decodable {
+        struct Token: Codable {
             var realm: String?
             var service: String?
             var issuer: String?
@@ -130,7 +130,7 @@ struct ConfigurationFile: Decodable {
             }
         }
 
-        struct Rule: Decodable {
+        struct Rule: Codable {
             var subjects: [String]
             var repositories: [String]
             var actions: [String]
@@ -181,7 +181,7 @@ struct ConfigurationFile: Decodable {
         }
     }
 
-    struct Audit: Decodable {
+    struct Audit: Codable {
         var recordPulls: Bool?
         var retention: String?
 
@@ -190,7 +190,7 @@ struct ConfigurationFile: Decodable {
         }
     }
 
-    struct Storage: Decodable {
+    struct Storage: Codable {
         var deleteEnabled: Bool?
         var syncWrites: Bool?
         var maxManifestSize: Int?
@@ -204,7 +204,7 @@ struct ConfigurationFile: Decodable {
         }
     }
 
-    struct GC: Decodable {
+    struct GC: Codable {
         var enabled: Bool?
         var interval: String?
         var delay: String?
