@@ -60,8 +60,10 @@ public enum GCCommandRunner {
             "  upload sessions \(verb): \(report.uploads.count)",
             "  bytes \(report.dryRun ? "to reclaim" : "reclaimed"): \(report.bytesReclaimed) (\(formatBytes(report.bytesReclaimed)))",
         ]
-        if report.fullScan {
+        if report.fullScan || !report.orphanFiles.isEmpty {
             lines.append("  orphan files \(verb): \(report.orphanFiles.count)")
+        }
+        if report.fullScan {
             lines.append("  blob rows with a missing file: \(report.missingBlobFiles.count)")
         }
         lines.append("  duration: \(report.durationMilliseconds) ms (mark \(String(format: "%.0f", report.markMilliseconds)) ms, "

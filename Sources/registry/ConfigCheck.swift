@@ -26,16 +26,16 @@ struct ConfigCheck: AsyncParsableCommand {
     @Argument(help: "YAML configuration file (none: check the environment variables alone).")
     var file: String?
 
-    @Flag(name: .long, help: "Print the effective configuration (the file with the environment overrides applied) as YAML.")
+    @Flag(name: .long, help: "Print the effective configuration as YAML: every key, with the defaults, the file and the environment applied.")
     var print = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         do {
-            _ = try RegistryConfiguration.load(file: file, environment: environment)
+            let configuration = try RegistryConfiguration.load(file: file, environment: environment)
             if print {
-                let yaml = try RegistryConfiguration.effectiveYAML(file: file, environment: environment)
-                Swift.print("# \(file ?? "(no file)") with the STOWAGE_* overrides applied; keys not shown have their defaults")
+                let yaml = try configuration.effectiveYAML()
+                Swift.print("# every key: the defaults, \(file ?? "no file") and the STOWAGE_* variables applied")
                 Swift.print(yaml, terminator: yaml.hasSuffix("\n") ? "" : "\n")
             } else {
                 Swift.print("ok")

@@ -80,7 +80,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("starting", metadata: [
             "listen": "\(configuration.listenAddress)", "data_dir": "\(configuration.dataDirectory)",
             "deletes": "\(configuration.deleteEnabled ? "enabled" : "disabled")",
-            "gc": "\(configuration.gcEnabled ? "every \(configuration.gcInterval), delay \(configuration.gcDelay)" : "off")",
+            "gc": "\(configuration.gcEnabled ? "every \(DurationParser.format(configuration.gcInterval)), delay \(DurationParser.format(configuration.gcDelay))" : "off")",
             "auth": "\(access.summary)",
             "mode": "\(configuration.readOnly ? "read-only (pushes, deletes and GC refused)" : "read-write")",
         ])
@@ -111,8 +111,11 @@ struct Serve: AsyncParsableCommand {
         // waiting for a lock give up on cancellation (`LockWaitShutdownService`); the
         // busy timeout plus a margin is the bound even if one does not.
         group.maximumCancellationDuration = configuration.databaseBusyTimeout + .seconds(10)
+        var startFailure: ListenError?
         do {
             try await ServiceGroup(configuration: group).run()
+        } catch let error as ListenError {
+            startFailure = error
         } catch {
             logger.error("shutdown was not clean", metadata: ["error": "\(error)"])
         }
@@ -122,5 +125,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             logger.error("closing the database failed", metadata: ["error": "\(error)"])
         }
+        // "Error: cannot listen on 127.0.0.1:5000: address already in use", exit 1.
+        if let startFailure { throw startFailure }
     }
 }

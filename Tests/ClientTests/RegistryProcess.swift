@@ -102,7 +102,7 @@ final class RegistryProcess {
                 return
             } catch {
                 lastError = error
-                if log().contains("Address already in use") { continue }
+                if log().lowercased().contains("address already in use") { continue }
                 throw error
             }
         }

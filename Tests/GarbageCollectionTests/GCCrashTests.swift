@@ -63,12 +63,43 @@ struct GCCrashTests {
 
         let unfinished = try await store.count("SELECT count(*) FROM gc_runs WHERE status = 'running'")
         #expect(killedMidSweep > 0, "no collector was killed mid-sweep (after deleting something, before finishing)")
+        #expect(unfinished == 0, "\(unfinished) runs of killed collectors are still 'running' in gc_history")
         print("""
             GC crash: \(Self.rounds) rounds, \(kills) registry-gc killed (\(killedAfterLease) after taking the lease, \
             \(killedMidSweep) mid-sweep after committed deletions, \(leftInTrash) trash files found after kills, \
             \(unfinished) gc_runs rows left 'running'), \(completedBeforeKill) finished before the kill; \
             kill delays (negative: counted from the run's start) \(killDelays) ms
             """)
+    }
+
+    /// The run row of a collector killed mid-run says so once the next collector has
+    /// taken the lease: failed, "interrupted", not "running" forever.
+    @Test(.timeLimit(.minutes(5)))
+    func killedCollectorsRunIsMarkedInterrupted() async throws {
+        let gc = try builtExecutable("registry-gc")
+        let store = try GCStore(gcDelay: .milliseconds(10))
+        let arguments = ["--data-dir", store.directory, "--delay", "0s", "--delete-untagged", "--batch-size", "1"]
+        var killedRun: Int64?
+        for round in 0..<5 where killedRun == nil {
+            _ = try await populate(store, round: round)
+            let runsBefore = try await store.count("SELECT count(*) FROM gc_runs")
+            let child = try ChildProcess(gc, arguments, environment: ["SWIFT_BACKTRACE": "enable=no"])
+            try await waitForRunStart(store, after: runsBefore, child: child)
+            child.kill9()
+            _ = await child.wait()
+            let run: Int64? = try await store.scalar("SELECT max(id) FROM gc_runs WHERE status = 'running'")
+            if child.wasKilled, let run { killedRun = run }
+        }
+        let run = try #require(killedRun, "no collector could be killed mid-run in 5 tries")
+        #expect(try await store.scalar("SELECT status FROM gc_history WHERE run = ?", [run]) == "running")
+
+        let next = try await ChildProcess.run(gc, arguments)
+
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(try await store.scalar("SELECT status FROM gc_history WHERE run = ?", [run]) == "failed")
+        #expect(try await store.scalar("SELECT error FROM gc_history WHERE run = ?", [run]) == "interrupted")
+        #expect(try await store.count("SELECT count(*) FROM gc_runs WHERE status = 'running'") == 0)
+        #expect(try await store.scalar("SELECT status FROM gc_history ORDER BY run DESC LIMIT 1") == "succeeded")
     }
 
     /// Until the collector has recorded its run (it holds the lease), or has exited.

@@ -1,4 +1,5 @@
 import Foundation
+import RegistryCore
 import Testing
 
 /// Runs a built executable (`.build/debug/<name>`) to completion with extra environment
@@ -99,6 +100,32 @@ struct ConfigurationCommandTests {
         #expect(printed.stdout.contains("maintenance:\n  read_only: true"), "\(printed.stdout)")
         let serve = try runBuilt("registry", ["serve", "--data-dir", directory.path + "/data"], environment: ["STOWAGE_LISTN": ":5000"])
         #expect(serve.status != 0 && serve.stderr.contains("unknown environment variable STOWAGE_LISTN"), "\(serve)")
+    }
+
+    @Test("--print shows every key, the defaults of keys not set included, and is accepted back as a configuration file")
+    func printsEveryKey() throws {
+        let good = try file("partial.yml", "gc:\n  interval: 30m\n")
+        let printed = try runBuilt("registry", ["config", "check", "--print", good])
+        #expect(printed.status == 0, "\(printed)")
+        for line in ["listen: 0.0.0.0:5000", "delay: 1h", "interval: 30m", "upload_timeout: 1d", "failed_login_limit: 10",
+                     "lifetime: 5m", "shutdown_timeout: 30s", "min_free_space: 512MiB", "retention: forever", "htpasswd: null"] {
+            #expect(printed.stdout.contains(line), "\(line) is not in:\n\(printed.stdout)")
+        }
+        // Every key the documentation lists is printed (read by indentation: two spaces a level).
+        var printedKeys: Set<String> = [], path: [String] = []
+        for line in printed.stdout.split(separator: "\n") where !line.hasPrefix("#") {
+            let text = line.drop { $0 == " " }
+            guard !text.hasPrefix("-"), let colon = text.firstIndex(of: ":") else { continue }
+            path = Array(path.prefix((line.count - text.count) / 2)) + [String(text[..<colon])]
+            printedKeys.insert(ConfigurationDecoder.variableName(path))
+        }
+        let documented = try ConfigurationDocumentationTests.documentedVariables()
+        #expect(documented.subtracting(printedKeys).isEmpty, "not printed: \(documented.subtracting(printedKeys).sorted())")
+        // And it is a configuration file: checked, and loaded to the same configuration.
+        let again = try file("printed.yml", printed.stdout)
+        let check = try runBuilt("registry", ["config", "check", again])
+        #expect(check.status == 0 && check.stdout == "ok\n", "\(check)")
+        #expect(try RegistryConfiguration.load(file: again) == RegistryConfiguration.load(file: good))
     }
 
     @Test("registry-gc refuses to delete in read-only mode (exit 75); a dry run works")

@@ -187,16 +187,47 @@ struct ConfigurationEnvironmentTests {
         #expect(message { try load(nil, environment: ["STOWAGE_GC_INTERVAL": "often"]) }.hasPrefix("configuration key 'gc.interval'"))
     }
 
-    @Test("the effective configuration shows the file with the overrides applied")
+    @Test("the effective configuration shows the file with the overrides applied, and loads back to the same configuration")
     func effective() throws {
         let directory = try TemporaryDirectory()
         let file = directory.path + "/c.yml"
-        try "gc:\n  interval: 30m\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let yaml = try RegistryConfiguration.effectiveYAML(file: file, environment: ["STOWAGE_GC_DELAY": "5m", "STOWAGE_LISTEN": ":6000"])
+        try """
+            gc:
+              interval: 30m
+            auth:
+              mode: htpasswd
+              htpasswd: /etc/stowage/htpasswd
+              groups: {ci: [jenkins]}
+              access:
+                - {subjects: [group:ci], repositories: ["builds/**"], actions: [push, pull]}
+            storage:
+              max_blob_size: 1500000
+              min_free_space: 5%
+            audit:
+              retention: 90d
+            tls:
+              certificate: /c.pem
+              key: /k.pem
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let configuration = try RegistryConfiguration.load(file: file, environment: ["STOWAGE_GC_DELAY": "5m", "STOWAGE_LISTEN": ":6000"])
+        let yaml = try configuration.effectiveYAML()
         let reloaded = directory.path + "/effective.yml"
         try yaml.write(toFile: reloaded, atomically: true, encoding: .utf8)
         let c = try RegistryConfiguration.load(file: reloaded)
         #expect(c.gcInterval == .seconds(1800) && c.gcDelay == .seconds(300) && c.port == 6000, "\(yaml)")
+        #expect(c == configuration, "\(yaml)")
+        let defaults = directory.path + "/defaults.yml"
+        try RegistryConfiguration().effectiveYAML().write(toFile: defaults, atomically: true, encoding: .utf8)
+        #expect(try RegistryConfiguration.load(file: defaults) == RegistryConfiguration())
+    }
+
+    @Test("durations are written as the configuration takes them", arguments: [
+        (Duration.seconds(3600), "1h"), (.seconds(600), "10m"), (.seconds(90), "90s"), (.milliseconds(1500), "1500ms"),
+        (.zero, "0s"), (.seconds(86400), "1d"), (.seconds(36 * 3600), "36h"),
+    ])
+    func durationFormat(_ duration: Duration, _ text: String) {
+        #expect(DurationParser.format(duration) == text)
+        #expect(DurationParser.parse(text) == duration)
     }
 }
 

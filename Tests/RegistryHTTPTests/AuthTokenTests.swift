@@ -262,17 +262,43 @@ struct AuthTokenTests {
         }
     }
 
-    @Test("the catalog: any logged-in token lists what its subject may pull; anonymous needs a rule")
+    @Test("the catalog: a token granting registry:catalog:* lists what its subject may pull; without it 401; anonymous needs a rule")
     func catalog() async throws {
         try await withAuthRegistry(configure: Self.tokenMode) { r in
             let admin = try await Self.token(r, scopes: ["repository:team-a/x:push", "repository:team-b/y:push", "repository:public/z:push"],
                                              headers: basic("admin"))
             for name in ["team-a/x", "team-b/y", "public/z"] { try await r.client.push(name, headers: bearer(admin)) }
-            let alice = try await Self.token(r, scopes: [], headers: basic("alice"))
+            let alice = try await Self.token(r, scopes: ["registry:catalog:*"], headers: basic("alice"))
             let page = try await r.client.get("/v2/_catalog", headers: bearer(alice))
             #expect(try page.decode(Catalog.self).repositories == ["public/z", "team-a/x"])
+            let unscoped = try await r.client.get("/v2/_catalog", headers: bearer(try await Self.token(r, scopes: [], headers: basic("alice"))))
+            expectError(unscoped, .unauthorized, "UNAUTHORIZED")
+            #expect(challenge(unscoped)?.parameters["error"] == "insufficient_scope")
+            #expect(challenge(unscoped)?.parameters["scope"] == "registry:catalog:*")
             let anonymous = try await r.client.get("/v2/_catalog")
             #expect(challenge(anonymous)?.parameters["scope"] == "registry:catalog:*")
+            // Anonymous callers are granted the scope only where a rule lets them list.
+            let anonymousToken = try await Self.token(r, scopes: ["registry:catalog:*"], headers: [:])
+            expectError(try await r.client.get("/v2/_catalog", headers: bearer(anonymousToken)), .unauthorized, "UNAUTHORIZED")
+        }
+    }
+
+    @Test("an external issuer's token lists the catalog only with registry:catalog:* in access, filtered by what its subject may pull")
+    func externalCatalog() async throws {
+        let external = ES256PrivateKey()
+        try await withAuthRegistry(configure: {
+            Self.tokenMode(&$0)
+            $0.auth.tokenVerificationKeys = [external.publicKey.pemRepresentation]
+        }) { r in
+            let admin = try await Self.token(r, scopes: ["repository:team-a/x:push", "repository:team-b/y:push"], headers: basic("admin"))
+            for name in ["team-a/x", "team-b/y"] { try await r.client.push(name, headers: bearer(admin)) }
+            let empty = try await Self.sign(TestClaims(sub: "alice", access: []), with: external)
+            let refused = try await r.client.get("/v2/_catalog", headers: bearer(empty))
+            expectError(refused, .unauthorized, "UNAUTHORIZED")
+            #expect(challenge(refused)?.parameters["error"] == "insufficient_scope")
+            let scoped = try await Self.sign(TestClaims(sub: "alice", access: [.init(type: "registry", name: "catalog", actions: ["*"])]),
+                                             with: external)
+            #expect(try await r.client.get("/v2/_catalog", headers: bearer(scoped)).decode(Catalog.self).repositories == ["team-a/x"])
         }
     }
 

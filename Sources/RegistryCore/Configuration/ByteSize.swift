@@ -29,6 +29,16 @@ public enum ByteSize {
         return bytes
     }
 
+    /// Exactly, as the configuration takes it: `512MiB`, `1GiB`, `1000`, `0`
+    /// (`parse(text(n)) == n`).
+    public static func text(_ bytes: Int64) -> String {
+        guard bytes != 0 else { return "0" }
+        for (suffix, factor) in [("TiB", Int64(1) << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where bytes % factor == 0 {
+            return "\(bytes / factor)\(suffix)"
+        }
+        return "\(bytes)"
+    }
+
     /// `1.5 GiB`, `512 MiB`, `900 B`: for messages.
     public static func format(_ bytes: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
@@ -69,6 +79,14 @@ public enum FreeSpaceFloor: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .bytes(let bytes): bytes
         case .percent(let percent): Int64(Double(capacity) * percent / 100)
+        }
+    }
+
+    /// As the configuration takes it: `512MiB`, `10%`.
+    public var text: String {
+        switch self {
+        case .bytes(let bytes): ByteSize.text(bytes)
+        case .percent: description
         }
     }
 

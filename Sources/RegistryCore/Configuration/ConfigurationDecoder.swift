@@ -24,12 +24,9 @@ public struct ConfigurationDecoder {
         self.environment = environment.filter { $0.key.hasPrefix(Self.environmentPrefix) }
     }
 
-    /// What decoding produced: the value, and the environment overrides that were applied
-    /// (dotted key path and value), for `registry config check --print`.
+    /// What decoding produced: the value, and every variable name the decoded sections offered.
     public struct Result<T> {
         public var value: T
-        public var overrides: [(path: [String], value: String)]
-        /// Every variable name the decoded sections offered.
         public var knownVariables: Set<String>
     }
 
@@ -49,12 +46,11 @@ public struct ConfigurationDecoder {
         } catch {
             throw ConfigurationError.invalid(key: "(configuration)", expected: "a valid configuration", got: "\(error)")
         }
-        let unknown = environment.keys.filter { !state.consumed.keys.contains($0) }.sorted()
+        let unknown = environment.keys.filter { !state.consumed.contains($0) }.sorted()
         if let name = unknown.first {
             throw ConfigurationError.unknownEnvironmentVariable(name, expected: state.suggestions(for: name))
         }
-        let overrides = state.consumed.values.sorted { $0.path.lexicographicallyPrecedes($1.path) }
-        return Result(value: value, overrides: overrides.map { ($0.path, $0.value) }, knownVariables: state.known)
+        return Result(value: value, knownVariables: state.known)
     }
 
     /// The environment variable that overrides the key at `path`.
@@ -92,7 +88,7 @@ public struct ConfigurationDecoder {
 /// names were possible (for the error message of an unknown one).
 final class DecodingState {
     let environment: [String: String]
-    var consumed: [String: (path: [String], value: String)] = [:]
+    var consumed: Set<String> = []
     var known: Set<String> = []
 
     init(environment: [String: String]) {
@@ -185,7 +181,7 @@ struct NodeDecoder: Decoder {
                 if let value = state.environment[variable] {
                     mapping[name] = Node(value)
                     fromEnvironment.insert(name)
-                    state.consumed[variable] = (names + [name], value)
+                    state.consumed.insert(variable)
                 } else if mapping[name] == nil || mapping[name]?.null != nil,
                           state.environment.keys.contains(where: { $0.hasPrefix(variable + "_") }) {
                     // A variable for a key inside a section the file does not have (or leaves empty).

@@ -2,7 +2,7 @@
 // the `maintenance:` section (read_only).
 
 extension ConfigurationFile {
-    struct Maintenance: Decodable {
+    struct Maintenance: Codable {
         var readOnly: Bool?
 
         enum CodingKeys: String, CodingKey, CaseIterable {

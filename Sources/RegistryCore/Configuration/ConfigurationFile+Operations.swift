@@ -3,7 +3,7 @@ import Foundation
 // The operations sections of the YAML file: tls, metrics, log, http and shutdown_timeout.
 
 extension ConfigurationFile {
-    struct TLS: Decodable {
+    struct TLS: Codable {
         var certificate: String?
         var key: String?
 
@@ -12,7 +12,7 @@ extension ConfigurationFile {
         }
     }
 
-    struct Metrics: Decodable {
+    struct Metrics: Codable {
         var enabled: Bool?
         var listen: String?
         var path: String?
@@ -22,7 +22,7 @@ extension ConfigurationFile {
         }
     }
 
-    struct Log: Decodable {
+    struct Log: Codable {
         var level: String?
         var format: String?
         var access: Bool?

@@ -13,17 +13,12 @@ extension RegistryConfiguration {
         return try decoded.value.apply(to: base)
     }
 
-    /// The configuration as it takes effect: the file with the environment overrides
-    /// applied, as YAML. Throws what `load` would throw.
-    public static func effectiveYAML(file: String?, environment: [String: String]) throws -> String {
-        let root = try compose(file: file)
-        let decoded = try ConfigurationDecoder(environment: environment).decode(ConfigurationFile.self, from: root)
-        _ = try decoded.value.apply(to: RegistryConfiguration())
-        var node = root ?? Node([(Node, Node)]())
-        for override in decoded.overrides {
-            node = setting(override.path[...], to: Node(override.value), in: node)
-        }
-        return try Yams.serialize(node: node)
+    /// Every key of the configuration file with its value here (defaults included), as
+    /// YAML that `registry config check` and `registry serve --config` accept as it is:
+    /// `registry config check --print`. Keys with no value (no htpasswd file, no TLS)
+    /// are written as `null`.
+    public func effectiveYAML() throws -> String {
+        try YAMLEncoder().encode(ConfigurationFile(self))
     }
 
     /// The file's YAML tree; nil for no file or an empty one.
@@ -40,12 +35,5 @@ extension RegistryConfiguration {
         } catch {
             throw ConfigurationError.malformed(file: file, reason: "\(error)")
         }
-    }
-
-    private static func setting(_ path: ArraySlice<String>, to value: Node, in node: Node) -> Node {
-        guard let key = path.first else { return value }
-        var mapping = node.mapping ?? Node.Mapping([])
-        mapping[key] = setting(path.dropFirst(), to: value, in: mapping[key] ?? Node([(Node, Node)]()))
-        return .mapping(mapping)
     }
 }

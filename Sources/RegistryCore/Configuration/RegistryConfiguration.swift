@@ -96,7 +96,7 @@ public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
 }
 
 /// The YAML shape of the configuration file.
-struct ConfigurationFile: Decodable {
+struct ConfigurationFile: Codable {
     var listen: String?
     var dataDir: String?
     var storage: Storage?
@@ -110,7 +110,7 @@ struct ConfigurationFile: Decodable {
     var http: HTTP?
     var shutdownTimeout: String?
 
-    struct Auth: Decodable {
+    struct Auth: Codable {
         var mode: String?
         var htpasswd: String?
         var realm: String?
@@ -119,7 +119,7 @@ struct ConfigurationFile: Decodable {
         var access: [Rule]?
         var failedLoginLimit: Int?
 
-        struct Token: Decodable {
+        struct Token: Codable {
             var realm: String?
             var service: String?
             var issuer: String?
@@ -132,7 +132,7 @@ struct ConfigurationFile: Decodable {
             }
         }
 
-        struct Rule: Decodable {
+        struct Rule: Codable {
             var subjects: [String]
             var repositories: [String]
             var actions: [String]
@@ -183,7 +183,7 @@ struct ConfigurationFile: Decodable {
         }
     }
 
-    struct Audit: Decodable {
+    struct Audit: Codable {
         var recordPulls: Bool?
         var retention: String?
 
@@ -192,7 +192,7 @@ struct ConfigurationFile: Decodable {
         }
     }
 
-    struct Storage: Decodable {
+    struct Storage: Codable {
         var deleteEnabled: Bool?
         var syncWrites: Bool?
         var maxManifestSize: Int?
@@ -206,7 +206,7 @@ struct ConfigurationFile: Decodable {
         }
     }
 
-    struct GC: Decodable {
+    struct GC: Codable {
         var enabled: Bool?
         var interval: String?
         var delay: String?
@@ -243,28 +243,6 @@ struct ConfigurationFile: Decodable {
         }
         try applyOperations(to: &configuration)
         return configuration
-    }
-}
-
-/// Durations as operators write them: `500ms`, `30s`, `10m`, `1h`, `1d`, or plain seconds.
-public enum DurationParser {
-    public static func parse(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            guard let value = Double(trimmed.dropLast(suffix.count)), value >= 0 else { return nil }
-            return .milliseconds(Int64(value * factor * 1000))
-        }
-        guard let seconds = Double(trimmed), seconds >= 0 else { return nil }
-        return .milliseconds(Int64(seconds * 1000))
-    }
-
-    /// Parses or names the key that was wrong.
-    public static func parse(_ text: String, key: String) throws(ConfigurationError) -> Duration {
-        guard let duration = parse(text) else {
-            throw ConfigurationError.invalid(key: key, expected: "a duration such as 30s, 10m, 1h", got: text)
-        }
-        return duration
     }
 }
 

@@ -18,7 +18,8 @@ public struct GCReport: Codable, Sendable, Equatable {
     public var manifests: [ManifestEntry] = []
     public var blobs: [BlobEntry] = []
     public var uploads: [String] = []
-    /// Files in the store that no row describes (only with a full scan).
+    /// Files in the store that no row describes: upload files of sessions never recorded
+    /// (every run), and blob files (only with a full scan).
     public var orphanFiles: [String] = []
     /// Blob rows whose file is missing: corruption, reported, never deleted (full scan).
     public var missingBlobFiles: [String] = []

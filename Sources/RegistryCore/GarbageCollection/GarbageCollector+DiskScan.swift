@@ -6,9 +6,10 @@ import Glibc
 #endif
 
 extension GarbageCollector {
-    /// `--full`: walks `blobs/` and `uploads/` for files no row describes (older than
-    /// the delay: removed, re-checked under the write lock) and rows whose blob file
-    /// is missing (reported). This is the only part of GC that reads the whole disk.
+    /// `--full`: walks `blobs/` for files no row describes (older than the delay:
+    /// removed, re-checked under the write lock) and rows whose blob file is missing
+    /// (reported). This is the only part of GC that reads the whole disk. (Orphan upload
+    /// files are removed by every run, in `recover`.)
     func scanDisk(_ options: GCOptions, report: inout GCReport) async throws {
         let paths = store.paths
         let files = store.blobFilesOnDisk()
@@ -42,24 +43,8 @@ extension GarbageCollector {
                 }
             }
         }
-        let uploadRows = try await registry.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM uploads")) }
-        var uploadOrphans: [(path: String, size: Int64)] = []
-        for name in DirectoryListing.names(paths.uploadsDirectory) where !uploadRows.contains(name) {
-            guard let id = UploadID(name), (DirectoryListing.age(paths.upload(id)) ?? 0) > delay else { continue }
-            uploadOrphans.append((paths.upload(id), DirectoryListing.size(paths.upload(id)) ?? 0))
-            if !options.dryRun { store.removeUploadFile(id) }
-        }
-        if !options.dryRun, !uploadOrphans.isEmpty {
-            let runID = report.runID, audited = uploadOrphans
-            try await timedWrite(&report) { db in
-                for orphan in audited {
-                    try Self.recordGCAudit(db, action: "gc.orphan.delete", repository: nil, digest: nil, size: orphan.size, runID: runID)
-                }
-            }
-        }
-        removed += uploadOrphans
-        report.orphanFiles = removed.map(\.path).sorted()
-        report.orphanBytes = removed.reduce(0) { $0 + $1.size }
+        report.orphanFiles = (report.orphanFiles + removed.map(\.path)).sorted()
+        report.orphanBytes += removed.reduce(0) { $0 + $1.size }
     }
 }
 

@@ -13,6 +13,12 @@ extension GarbageCollector {
     /// Takes the one collector lease. A lease held by a process of this host that no
     /// longer exists (a collector killed mid-run) is taken over at once.
     /// `duration` (seconds) is shortened only by tests.
+    ///
+    /// Only the lease holder runs a collection, so once the lease is ours every
+    /// `gc_runs` row still `running` belongs to a collector that is gone (killed, or
+    /// its machine lost): it is marked `failed` with the error `interrupted`, in the same
+    /// transaction, so that `gc_history` tells the truth. (A holder that merely let its
+    /// lease run out and still finishes overwrites this with its own outcome.)
     func acquireLease(duration: Int = leaseDuration) async throws -> String {
         let me = Self.newHolderName()
         let host = ProcessInfo.processInfo.hostName
@@ -32,6 +38,8 @@ extension GarbageCollector {
                 ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
                     expires_at = excluded.expires_at
                 """, arguments: [me])
+            try db.execute(sql: "UPDATE gc_runs SET status = 'failed', error = ? WHERE status = 'running'",
+                           arguments: [Self.interruptedError])
             return nil
         }
         if let result {
@@ -40,6 +48,9 @@ extension GarbageCollector {
         }
         return me
     }
+
+    /// The `gc_runs.error` of a run whose collector went away before it finished.
+    static let interruptedError = "interrupted"
 
     /// Extends the lease; done inside each sweep transaction. Throws `GCError.leaseLost`
     /// when the row is no longer `holder`'s (it expired and another collector took it, or

@@ -5,10 +5,21 @@ extension GarbageCollector {
     /// Finishes or undoes whatever a crash interrupted, at start and at each run:
     /// a journaled deletion (committed) is finished by unlinking its trash file; a
     /// trash file whose row still exists (its transaction never committed) goes
-    /// back into `blobs/`.
-    public func recover() async throws {
+    /// back into `blobs/`; an upload file whose session row was never written, once
+    /// older than the delay, is removed. Returns the upload files removed.
+    @discardableResult
+    public func recover(runID: Int64? = nil, delay: Duration? = nil) async throws -> [(path: String, size: Int64)] {
         let journaled = try await registry.read { db in try String.fetchAll(db, sql: "SELECT digest FROM blob_deletions") }
         try await purgeTrash(journaled)
+        try await restoreTrash()
+        // Maintenance mode deletes nothing.
+        guard !registry.configuration.readOnly else { return [] }
+        let orphans = try await orphanUploadFiles(olderThan: delay ?? registry.configuration.gcDelay)
+        return try await removeOrphanUploadFiles(orphans, runID: runID)
+    }
+
+    /// Trash files: back into `blobs/` when their row exists, otherwise unlinked.
+    private func restoreTrash() async throws {
         let trashed = store.trashedDigests()
         guard !trashed.isEmpty else { return }
         let withRows = try await registry.read { db in

@@ -159,10 +159,14 @@ extension GarbageCollector {
         return rows
     }
 
-    static func recordGCAudit(_ db: Database, action: String, repository: String?, digest: String?, size: Int64, runID: Int64) throws {
+    /// The audit row of a deletion by a collector (`gc`), or by `registry check --repair`
+    /// (`registry-check`, no run).
+    static func recordGCAudit(
+        _ db: Database, action: String, repository: String?, digest: String?, size: Int64, runID: Int64?, actor: String = "gc"
+    ) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO audit_events(actor, action, repository, digest, size, gc_run_id) VALUES ('gc', ?, ?, ?, ?, ?)
-            """).execute(arguments: [action, repository, digest, size, runID])
+            INSERT INTO audit_events(actor, action, repository, digest, size, gc_run_id) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [actor, action, repository, digest, size, runID])
     }
 
     private func sweepUploads(_ uploads: [String], options: GCOptions, runID: Int64, holder: String, report: inout GCReport) async throws {

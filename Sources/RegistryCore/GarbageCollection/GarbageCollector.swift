@@ -38,8 +38,13 @@ public final class GarbageCollector: Sendable {
         let runID = try await startRun(options)
         var report = GCReport(runID: runID, dryRun: options.dryRun, deleteUntagged: options.deleteUntagged, fullScan: options.fullScan)
         do {
-            // Recovery moves and deletes files: a dry run changes nothing.
-            if !options.dryRun { try await recover() }
+            // Recovery moves and deletes files: a dry run changes nothing, and reports the
+            // orphan upload files recovery would remove.
+            let orphanUploads = options.dryRun
+                ? try await orphanUploadFiles(olderThan: options.delay).map { [store] in Self.uploadFileEntry(store, $0) }
+                : try await recover(runID: runID, delay: options.delay)
+            report.orphanFiles = orphanUploads.map(\.path)
+            report.orphanBytes = orphanUploads.reduce(0) { $0 + $1.size }
             progress?("marking")
             let markStart = ContinuousClock.now
             let plan = try await mark(options)

@@ -21,6 +21,17 @@ extension StoreChecker {
         let keeper = LeaseKeeper(registry: registry, holder: holder, duration: leaseDuration, logger: logger)
         defer { keeper.stop() }
 
+        // First, so that they are audited as the check's (recovery would remove them too).
+        let uploadOrphans = report.problems(.orphanUploadFile).compactMap { problem in
+            problem.path.flatMap { UploadID(String($0.split(separator: "/").last ?? "")) }
+        }
+        if !uploadOrphans.isEmpty {
+            try keeper.check()
+            let removed = Set(try await collector.removeOrphanUploadFiles(uploadOrphans, actor: Self.repairActor).map(\.path))
+            report.problems.removeAll { $0.kind == .orphanUploadFile && $0.path.map(removed.contains) == true }
+            report.repaired += removed.sorted().map { "deleted orphan upload file \($0)" }
+        }
+
         let leftovers = report.problems(.trashLeftover).count + report.problems(.deletionJournalLeftover).count
         if leftovers > 0 {
             try await collector.recover()
@@ -37,14 +48,6 @@ extension StoreChecker {
             let gone = Set(trashed.map(\.description))
             report.problems.removeAll { $0.kind == .orphanBlobFile && $0.digest.map(gone.contains) == true }
             report.repaired += trashed.map { "moved orphan file \(store.paths.blob($0)) to trash and deleted it" }
-        }
-
-        let uploadOrphans = report.problems(.orphanUploadFile).compactMap(\.path)
-        if !uploadOrphans.isEmpty {
-            try keeper.check()
-            let removed = try await removeUploadOrphans(uploadOrphans)
-            report.problems.removeAll { $0.kind == .orphanUploadFile && $0.path.map(removed.contains) == true }
-            report.repaired += removed.map { "deleted orphan upload file \($0)" }
         }
     }
 
@@ -63,7 +66,8 @@ extension StoreChecker {
                     let size = DirectoryListing.size(store.paths.blob(digest)) ?? 0
                     try db.execute(sql: "INSERT OR REPLACE INTO blob_deletions(digest, size) VALUES (?, ?)",
                                    arguments: [digest.description, size])
-                    try Self.recordRepairAudit(db, digest: digest.description, size: size)
+                    try GarbageCollector.recordGCAudit(db, action: "gc.orphan.delete", repository: nil, digest: digest.description, size: size,
+                                                       runID: nil, actor: Self.repairActor)
                     if try store.moveBlobToTrash(digest) { moved.append(digest) }
                 }
             } catch {
@@ -74,31 +78,5 @@ extension StoreChecker {
         }
     }
 
-    /// Upload files no session owns, re-checked under the write lock (a session that
-    /// started since cannot be using a file it did not create).
-    private func removeUploadOrphans(_ paths: [String]) async throws -> [String] {
-        let names = paths.map { String($0.split(separator: "/").last ?? "") }
-        let store = self.store
-        return try await registry.write { db in
-            let sessionless = Set(try String.fetchAll(db, sql: """
-                SELECT value FROM json_each(?) WHERE value NOT IN (SELECT id FROM uploads)
-                """, arguments: [GarbageCollector.jsonArray(names)]))
-            var removed: [String] = []
-            for name in names where sessionless.contains(name) {
-                guard let id = UploadID(name) else { continue }
-                let path = store.paths.upload(id)
-                try Self.recordRepairAudit(db, digest: nil, size: DirectoryListing.size(path) ?? 0)
-                store.removeUploadFile(id)
-                removed.append(path)
-            }
-            return removed
-        }
-    }
-
-    /// Audited like GC's orphan deletions, with the check as the actor.
-    private static func recordRepairAudit(_ db: Database, digest: String?, size: Int64) throws {
-        try db.execute(sql: """
-            INSERT INTO audit_events(actor, action, digest, size) VALUES ('registry-check', 'gc.orphan.delete', ?, ?)
-            """, arguments: [digest, size])
-    }
+    static let repairActor = "registry-check"
 }

@@ -195,7 +195,7 @@ public final class StoreChecker: Sendable {
             let path = "\(store.paths.uploadsDirectory)/\(name)"
             reportUnowned(path, window: window, into: &report) {
                 .init(kind: .orphanUploadFile, message: "\($0) belongs to no upload session", path: path,
-                      remedy: "registry check --repair (or registry-gc --full) deletes it")
+                      remedy: "the next garbage collection run (or registry check --repair) deletes it")
             }
         }
     }

@@ -27,10 +27,6 @@ final class Authenticator: Sendable {
     let limiter: LoginRateLimiter
     let logger: Logger
 
-    /// A well-formed bcrypt hash nobody's password matches: unknown users cost as much
-    /// as known ones, so response times do not tell which user names exist.
-    private static let decoy = "$2b$10$" + String(repeating: "C", count: 53)
-
     init(path: String?, failedLoginLimit: Int, logger: Logger) throws {
         self.path = path
         self.logger = logger
@@ -48,6 +44,10 @@ final class Authenticator: Sendable {
     /// Verifies the credentials of a login from `address`.
     func authenticate(_ credentials: BasicCredentials, from address: String) async -> Outcome {
         if let wait = limiter.retryAfter(address) { return .tooManyFailures(retryAfter: wait) }
+        // bcrypt reads the password as a C string: `secret\0anything` would match `secret`.
+        guard !credentials.user.contains("\0"), !credentials.password.contains("\0") else {
+            return refuse(credentials, from: address)
+        }
         let file = currentFile()
         if cache.contains(user: credentials.user, password: credentials.password) {
             return .success(credentials.user)
@@ -55,12 +55,16 @@ final class Authenticator: Sendable {
         let hash = file.users[credentials.user]
         let password = credentials.password
         let matches = (try? await NIOThreadPool.singleton.runIfActive {
-            Bcrypt.verify(password, hash: hash ?? Self.decoy)
+            Bcrypt.verify(password, hash: hash ?? file.decoy)
         }) ?? false
         if matches, hash != nil {
             cache.insert(user: credentials.user, password: credentials.password)
             return .success(credentials.user)
         }
+        return refuse(credentials, from: address)
+    }
+
+    private func refuse(_ credentials: BasicCredentials, from address: String) -> Outcome {
         limiter.recordFailure(address)
         logger.notice("failed login", metadata: ["user": "\(credentials.user)", "client": "\(address)"])
         return .failure

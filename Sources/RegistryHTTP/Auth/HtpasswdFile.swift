@@ -9,9 +9,14 @@ struct HtpasswdFile: Sendable, Equatable {
     /// user → bcrypt hash, with `$2y$` rewritten as the equivalent `$2b$` (the bcrypt
     /// implementation in use knows only `$2a$` and `$2b$`).
     let users: [String: String]
+    /// A well-formed bcrypt hash nobody's password matches, checked for unknown users so
+    /// that they cost what a known user costs: at the file's own cost (the most common
+    /// one, the higher on a tie), so response times do not tell which user names exist.
+    let decoy: String
 
     init(users: [String: String]) {
         self.users = users
+        decoy = Self.decoy(cost: Self.typicalCost(of: users.values))
     }
 
     init(contents: String, logger: Logger? = nil, source: String = "htpasswd") {
@@ -32,7 +37,7 @@ struct HtpasswdFile: Sendable, Equatable {
             }
             users[user] = normalized
         }
-        self.users = users
+        self.init(users: users)
     }
 
     static func load(path: String, logger: Logger?) throws -> HtpasswdFile {
@@ -43,6 +48,19 @@ struct HtpasswdFile: Sendable, Equatable {
             throw AuthSetupError("cannot read the htpasswd file \(path): \(error.localizedDescription)")
         }
         return HtpasswdFile(contents: contents, logger: logger, source: path)
+    }
+
+    /// The cost the entries use most (the higher on a tie); 10, bcrypt's usual, for none.
+    static func typicalCost(of hashes: some Sequence<String>) -> Int {
+        var counts: [Int: Int] = [:]
+        for hash in hashes {
+            if let cost = Int(hash.dropFirst(4).prefix(2)), (4...31).contains(cost) { counts[cost, default: 0] += 1 }
+        }
+        return counts.max { ($0.value, $0.key) < ($1.value, $1.key) }?.key ?? 10
+    }
+
+    static func decoy(cost: Int) -> String {
+        "$2b$" + (cost < 10 ? "0\(cost)" : "\(cost)") + "$" + String(repeating: "C", count: 53)
     }
 
     /// The hash in a form the bcrypt implementation verifies, or nil when it is not bcrypt.

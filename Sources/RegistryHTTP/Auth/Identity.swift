@@ -50,13 +50,16 @@ public struct Identity: Sendable {
         return false
     }
 
-    /// Whether the caller may call `GET /v2/_catalog`.
+    /// Whether the caller may call `GET /v2/_catalog`. A token must grant
+    /// `registry:catalog:*` itself (the token specification: every resource a request
+    /// touches needs its scope in `access`), whoever its subject is; the built-in token
+    /// service grants it to those the policy lets list the catalog.
     var mayListCatalog: Bool {
         switch rights {
         case .unrestricted: true
         case .policy(let policy): policy.mayListCatalog(user)
         case .token(let access, let policy):
-            policy.mayListCatalog(user) || access.allows("*", type: "registry", name: "catalog")
+            access.allows("*", type: "registry", name: "catalog") || policy.mayListCatalog(nil)
         }
     }
 }

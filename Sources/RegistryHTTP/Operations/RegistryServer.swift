@@ -29,17 +29,19 @@ public enum RegistryServer {
         let (server, certificates) = try mainServer(configuration)
         services.append(CertificateReloadService(certificates: certificates, logger: logger))
         let scheme = configuration.tls.isEnabled ? "https" : "http"
+        let started = ListenerService.Started()
         var main = Application(
             router: RegistryApplication.buildRouter(registry: registry, access: access, accessLog: accessLog),
             server: server,
             configuration: applicationConfiguration(configuration, logger: logger),
             onServerRunning: { channel in
+                started.set()
                 logger.notice("listening", metadata: ["url": "\(scheme)://\(url(channel.localAddress))"])
             },
             logger: logger
         )
         main.addServices(background)
-        services.append(main)
+        services.append(ListenerService(address: address(configuration.host, configuration.port), started: started, application: main))
         return services
     }
 
@@ -62,18 +64,26 @@ public enum RegistryServer {
         let router = Router(context: RegistryRequestContext.self)
         MetricsController(registry: registry, path: registry.configuration.metrics.path).register(on: router)
         HealthController(registry: registry).register(on: router)
-        return Application(
+        let started = ListenerService.Started()
+        let application = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "Stowage"),
             onServerRunning: { channel in
+                started.set()
                 logger.notice("metrics listening", metadata: ["url": "http://\(url(channel.localAddress))\(registry.configuration.metrics.path)"])
             },
             logger: logger
         )
+        return ListenerService(address: address(host, port), started: started, application: application)
     }
 
     private static func url(_ address: SocketAddress?) -> String {
         guard let address, let ip = address.ipAddress, let port = address.port else { return "?" }
-        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        return self.address(ip, port)
+    }
+
+    /// `127.0.0.1:5000`, `[::1]:5000`.
+    private static func address(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
