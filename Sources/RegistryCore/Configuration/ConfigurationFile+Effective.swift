@@ -17,6 +17,9 @@ extension ConfigurationFile {
         tls = TLS(certificate: c.tls.certificate, key: c.tls.key)
         metrics = Metrics(enabled: c.metrics.enabled, listen: c.metrics.listen, path: c.metrics.path)
         log = Log(level: c.log.level, format: c.log.format.rawValue, access: c.log.access)
+        http = HTTP(idleTimeout: DurationParser.format(c.http.idleTimeout),
+                    requestHeadTimeout: DurationParser.format(c.http.requestHeadTimeout),
+                    bodyIdleTimeout: DurationParser.format(c.http.bodyIdleTimeout), maxConnections: c.http.maxConnections)
         shutdownTimeout = DurationParser.format(c.shutdownTimeout)
     }
 }

@@ -32,7 +32,7 @@ extension ConfigurationFile {
         }
     }
 
-    struct HTTP: Decodable {
+    struct HTTP: Codable {
         var idleTimeout: String?
         var requestHeadTimeout: String?
         var bodyIdleTimeout: String?
