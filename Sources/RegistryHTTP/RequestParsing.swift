@@ -19,12 +19,26 @@ enum RequestParsing {
         return digest
     }
 
-    static func reference(_ raw: String) throws -> Reference {
+    /// What a request does with the manifest reference in its path.
+    enum ReferenceUse {
+        /// `GET`, `HEAD`, `DELETE`: finds what the reference names.
+        case lookup
+        /// `PUT`: creates the tag.
+        case create
+    }
+
+    /// The reference of `/v2/<name>/manifests/<reference>`. A string that cannot be a
+    /// tag names nothing: looking it up is 404 `MANIFEST_UNKNOWN`, as for any tag that
+    /// does not exist (the spec's "not found" is a 404, and the conformance suite
+    /// checks it with `.INVALID_MANIFEST_NAME`); only creating it is 400 `TAG_INVALID`.
+    /// A malformed digest is 400 `DIGEST_INVALID` either way.
+    static func reference(_ raw: String, for use: ReferenceUse) throws -> Reference {
         let decoded = raw.removingPercentEncoding ?? raw
-        switch Reference.parse(decoded) {
-        case .success(let reference): return reference
-        case .failure(.invalidTag): throw RegistryError.tagInvalid(decoded)
-        case .failure: throw OCIError(.digestInvalid, detail: "invalid or unsupported digest '\(decoded)'")
+        switch (Reference.parse(decoded), use) {
+        case (.success(let reference), _): return reference
+        case (.failure(.invalidTag), .lookup): throw RegistryError.manifestUnknown(decoded)
+        case (.failure(.invalidTag), .create): throw RegistryError.tagInvalid(decoded)
+        case (.failure, _): throw OCIError(.digestInvalid, detail: "invalid or unsupported digest '\(decoded)'")
         }
     }
 

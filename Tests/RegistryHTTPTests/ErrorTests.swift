@@ -22,7 +22,10 @@ struct ErrorTests {
         (Probe(method: .get, path: "/v2/alpha/blobs/\(unknownDigest())"), .notFound, "BLOB_UNKNOWN"),
         (Probe(method: .get, path: "/v2/alpha/blobs/sha256:1234"), .badRequest, "DIGEST_INVALID"),
         (Probe(method: .get, path: "/v2/alpha/manifests/sha256:1234"), .badRequest, "DIGEST_INVALID"),
-        (Probe(method: .get, path: "/v2/alpha/manifests/-x"), .badRequest, "TAG_INVALID"),
+        (Probe(method: .get, path: "/v2/alpha/manifests/-x"), .notFound, "MANIFEST_UNKNOWN"),
+        (Probe(method: .delete, path: "/v2/alpha/manifests/-x"), .notFound, "MANIFEST_UNKNOWN"),
+        (Probe(method: .put, path: "/v2/alpha/manifests/-x", headers: [.contentType: Media.ociManifest], body: Array("{}".utf8)),
+         .badRequest, "TAG_INVALID"),
         (Probe(method: .get, path: "/v2/nosuch/tags/list"), .notFound, "NAME_UNKNOWN"),
         (Probe(method: .get, path: "/v2/Alpha/tags/list"), .badRequest, "NAME_INVALID"),
         (Probe(method: .get, path: "/v2/alpha/tags/list?n=-1"), .badRequest, "PAGINATION_NUMBER_INVALID"),
@@ -62,6 +65,7 @@ struct ErrorTests {
         try await withRegistry { r in
             try await r.pushImage("alpha")
             expectHeadError(try await r.head("/v2/alpha/manifests/nosuch"), .notFound)
+            expectHeadError(try await r.head("/v2/alpha/manifests/-x"), .notFound)
             expectHeadError(try await r.head("/v2/alpha/blobs/\(unknownDigest())"), .notFound)
             expectHeadError(try await r.head("/v2/Alpha/manifests/latest"), .badRequest)
             expectHeadError(try await r.head("/v2/alpha/blobs/sha256:00"), .badRequest)

@@ -253,6 +253,32 @@ struct ManifestTests {
         }
     }
 
+    /// The OCI conformance suite's "nonexistent manifest" is `.INVALID_MANIFEST_NAME`,
+    /// which no tag can be; it expects 404 for GET and HEAD (spec: "If the manifest is
+    /// not found in the repository, the response code MUST be 404").
+    @Test("GET, HEAD and DELETE of a reference that cannot be a tag are 404 MANIFEST_UNKNOWN; PUT of it is 400 TAG_INVALID")
+    func referenceThatCannotBeATag() async throws {
+        try await withRegistry { r in
+            let image = try await r.pushImage("alpha", tag: "v1")
+            for reference in [".INVALID_MANIFEST_NAME", "-dash", String(repeating: "t", count: 129), "bad%20tag"] {
+                let get = try await r.get("/v2/alpha/manifests/\(reference)")
+                expectError(get, .notFound, "MANIFEST_UNKNOWN")
+                #expect(get.headers[.contentLength] == String(get.bytes.count))
+                let head = try await r.head("/v2/alpha/manifests/\(reference)")
+                expectHeadError(head, .notFound)
+                #expect(head.headers[.contentType]?.hasPrefix("application/json") == true)
+                expectError(try await r.send(.delete, "/v2/alpha/manifests/\(reference)"), .notFound, "MANIFEST_UNKNOWN")
+                // In a repository that does not exist, as for any tag nobody pushed.
+                expectError(try await r.get("/v2/nosuch/manifests/\(reference)"), .notFound, "MANIFEST_UNKNOWN")
+                expectError(try await r.putManifest("alpha", reference, image.manifest), .badRequest, "TAG_INVALID")
+            }
+            // A malformed digest stays 400 DIGEST_INVALID: it is a client's mistake, not a name.
+            expectError(try await r.get("/v2/alpha/manifests/sha256:1234"), .badRequest, "DIGEST_INVALID")
+            #expect(try await r.get("/v2/alpha/manifests/v1").bytes == image.manifest)
+            #expect(try await r.get("/v2/alpha/tags/list").decode(TagList.self).tags == ["v1"])
+        }
+    }
+
     @Test("DELETE by tag is 202: the tag is gone, the manifest stays by digest")
     func deleteTag() async throws {
         try await withRegistry { r in

@@ -94,7 +94,7 @@ struct NameTests {
 
     static let invalidTags = ["-bad", ".bad", "bad%20tag", "bad/..", String(repeating: "t", count: 129), "t%00", "caf%C3%A9"]
 
-    @Test("an invalid tag is 400 TAG_INVALID", arguments: invalidTags)
+    @Test("pushing an invalid tag is 400 TAG_INVALID; reading it is 404 MANIFEST_UNKNOWN", arguments: invalidTags)
     func invalidTag(_ tag: String) async throws {
         try await withRegistry { r in
             let image = try await r.pushImage("alpha", tag: nil)
@@ -102,7 +102,8 @@ struct NameTests {
             #expect(put.status == .badRequest || put.status == .notFound, "\(tag)")
             if !tag.contains("/") {
                 expectError(put, .badRequest, "TAG_INVALID")
-                expectError(try await r.get("/v2/alpha/manifests/\(tag)"), .badRequest, "TAG_INVALID")
+                expectError(try await r.get("/v2/alpha/manifests/\(tag)"), .notFound, "MANIFEST_UNKNOWN")
+                expectHeadError(try await r.head("/v2/alpha/manifests/\(tag)"), .notFound)
             }
             #expect(try await r.get("/v2/alpha/tags/list").decode(TagList.self).tags == [])
         }

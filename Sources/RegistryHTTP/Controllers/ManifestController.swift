@@ -10,7 +10,7 @@ struct ManifestController: Sendable {
 
     func get(_ request: Request, context: RegistryRequestContext, name: String, reference rawReference: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
-        let reference = try RequestParsing.reference(rawReference)
+        let reference = try RequestParsing.reference(rawReference, for: .lookup)
         let manifest = try await registry.manifest(repository, reference)
         let headers: HTTPFields = [
             .contentType: manifest.mediaType,
@@ -27,7 +27,7 @@ struct ManifestController: Sendable {
 
     func put(_ request: Request, context: RegistryRequestContext, name: String, reference rawReference: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
-        let reference = try RequestParsing.reference(rawReference)
+        let reference = try RequestParsing.reference(rawReference, for: .create)
         let limit = registry.configuration.maxManifestSize
         if let declared = try RequestParsing.contentLength(request), declared > limit {
             throw RegistryError.manifestTooLarge(limit: limit)
@@ -55,7 +55,7 @@ struct ManifestController: Sendable {
 
     func delete(_ request: Request, context: RegistryRequestContext, name: String, reference rawReference: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
-        let reference = try RequestParsing.reference(rawReference)
+        let reference = try RequestParsing.reference(rawReference, for: .lookup)
         try await registry.deleteManifest(repository, reference, audit: context.audit(request))
         return Response(status: .accepted, headers: [.contentLength: "0"])
     }
