@@ -153,6 +153,17 @@ struct HTTPEdgeTests {
         }
     }
 
+    @Test("an expectation other than 100-continue is refused with 417 before anything is read")
+    func unknownExpectation() async throws {
+        try await withRegistry { client in
+            let location = try await client.startUpload("edge/expect")
+            let response = try await client.send(.patch, location, headers: [.expect: "something-else"], body: randomBytes(10))
+            expectError(response, .expectationFailed, "UNSUPPORTED")
+            let status = try await client.get(location)
+            #expect(status.headers[.range] == "0-0")
+        }
+    }
+
     @Test("POST /auth/token: a 200 KiB form gets 413, a malformed chunked one 400, never 500")
     func tokenBodies() async throws {
         try await withAuthRegistry(configure: AuthTokenTests.tokenMode) { r in
