@@ -13,13 +13,19 @@ struct BlobController: Sendable {
         let repository = try RequestParsing.repository(name)
         let digest = try RequestParsing.digest(rawDigest)
         let blob = try await registry.blob(repository, digest, forHead: request.method == .head)
+        let etag = EntityTag(digest)
         var headers: HTTPFields = [
             .dockerContentDigest: digest.description,
-            .contentType: Self.contentType,
-            .acceptRanges: "bytes",
-            .eTag: "\"\(digest)\"",
+            .eTag: etag.field,
             .cacheControl: "max-age=31536000",
         ]
+        // The precondition comes before the Range (RFC 9110 §13.2.2): a client that has
+        // the blob gets nothing more.
+        if etag.isMatched(byIfNoneMatchIn: request.headers) {
+            return EntityTag.notModified(headers)
+        }
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = Self.contentType
         var status = HTTPResponse.Status.ok
         var ranges = [0..<blob.size]
         switch ByteRange.parse(request.headers[.range], size: blob.size) {
