@@ -2,23 +2,29 @@ import Foundation
 import Testing
 
 /// buildah builds an image from scratch, podman pushes it, forgets it and pulls it
-/// back. Storage is private to the test (vfs driver, its own root, runroot and
-/// storage.conf under the temp dir), so the host's container storage is untouched.
+/// back. Storage is private to the test (vfs driver unless asked otherwise, its own root,
+/// runroot and storage.conf under the temp dir), so the host's container storage is untouched.
 extension ClientTests {
     @Suite struct PodmanTests {
         struct Storage {
             let root: String, runroot: String, tmpdir: String, environment: [String: String]
+            let driver: String
 
-            init(in directory: TemporaryDirectory) throws {
-                root = try directory.sub("storage/root")
-                runroot = try directory.sub("storage/run")
-                tmpdir = try directory.sub("storage/tmp")
-                let conf = "\(directory.path)/storage.conf"
+            /// `name` keeps two stores in one directory apart; `partialPulls` turns on
+            /// containers-storage's partial pulls of zstd:chunked layers (overlay only).
+            init(in directory: TemporaryDirectory, name: String = "storage", driver: String = "vfs", partialPulls: Bool = false) throws {
+                self.driver = driver
+                root = try directory.sub("\(name)/root")
+                runroot = try directory.sub("\(name)/run")
+                tmpdir = try directory.sub("\(name)/tmp")
+                let conf = "\(directory.path)/\(name).conf"
                 try """
                 [storage]
-                driver = "vfs"
+                driver = "\(driver)"
                 graphroot = "\(root)"
                 runroot = "\(runroot)"
+                [storage.options.pull_options]
+                enable_partial_images = "\(partialPulls)"
                 """.write(toFile: conf, atomically: true, encoding: .utf8)
                 environment = [
                     "CONTAINERS_STORAGE_CONF": conf,
@@ -27,7 +33,7 @@ extension ClientTests {
                 ]
             }
 
-            var storageFlags: [String] { ["--root", root, "--runroot", runroot, "--storage-driver", "vfs"] }
+            var storageFlags: [String] { ["--root", root, "--runroot", runroot, "--storage-driver", driver] }
             var podmanFlags: [String] {
                 storageFlags + ["--tmpdir", tmpdir, "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
             }

@@ -6,18 +6,22 @@ import Glibc
 /// A loopback TCP proxy in front of the registry that forwards what clients send at a
 /// limited total rate (shared by all connections), so that a push takes as long as a
 /// test needs — long enough, say, for a short-lived token to expire in the middle.
-/// Responses pass unthrottled. It listens on 127.0.0.1 only and stops with `stop()`.
+/// Responses pass unthrottled and are counted: `bytesToClients` is what the registry
+/// sent on the wire (heads and bodies), whatever the registry itself reports.
+/// It listens on 127.0.0.1 only and stops with `stop()`.
 final class ThrottlingProxy: @unchecked Sendable {
     let port: Int
     private let listener: Int32
     private let targetPort: Int
-    private let bytesPerSecond: Double
+    /// Nil: requests are not throttled either, only responses counted.
+    private let bytesPerSecond: Double?
     private let nextSlot = Locked(Date())
     private let stopped = Locked(false)
+    private let sentToClients = Locked(0)
 
-    init(targetPort: Int, bytesPerSecond: Int) throws {
+    init(targetPort: Int, bytesPerSecond: Int? = nil) throws {
         self.targetPort = targetPort
-        self.bytesPerSecond = Double(bytesPerSecond)
+        self.bytesPerSecond = bytesPerSecond.map(Double.init)
         port = try freeLoopbackPort()
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         // A throwing init of a class still runs deinit (and so stop()): mark it stopped
@@ -42,6 +46,9 @@ final class ThrottlingProxy: @unchecked Sendable {
     }
 
     var hostPort: String { "127.0.0.1:\(port)" }
+
+    /// Every byte the registry has sent through the proxy so far.
+    var bytesToClients: Int { sentToClients.current }
 
     func stop() {
         guard !stopped.withLock({ let was = $0; $0 = true; return was }) else { return }
@@ -84,18 +91,19 @@ final class ThrottlingProxy: @unchecked Sendable {
                 }
             }
             Thread { [self] in pump(from: client, to: server, throttled: true); finish() }.start()
-            Thread { [self] in pump(from: server, to: client, throttled: false); finish() }.start()
+            Thread { [self] in pump(from: server, to: client, counted: true); finish() }.start()
         }
     }
 
     /// Copies until end of stream, then half-closes the other side.
-    private func pump(from source: Int32, to destination: Int32, throttled: Bool) {
+    private func pump(from source: Int32, to destination: Int32, throttled: Bool = false, counted: Bool = false) {
         var buffer = [UInt8](repeating: 0, count: 8 * 1024)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(source, $0.baseAddress!, $0.count, 0) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { break }
             if throttled { waitForSlot(bytes: n) }
+            if counted { sentToClients.withLock { $0 += n } }
             var offset = 0
             while offset < n {
                 let sent = buffer.withUnsafeBytes { Glibc.send(destination, $0.baseAddress! + offset, n - offset, Int32(MSG_NOSIGNAL)) }
@@ -109,6 +117,7 @@ final class ThrottlingProxy: @unchecked Sendable {
 
     /// Books the next `bytes / rate` seconds of the shared budget and sleeps until they end.
     private func waitForSlot(bytes: Int) {
+        guard let bytesPerSecond else { return }
         let now = Date()
         let end = nextSlot.withLock { next -> Date in
             let start = max(now, next)

@@ -62,20 +62,3 @@ struct RouteTests {
         #expect(throws: (any Error).self) { try RequestParsing.repository("foo%2F..%2Fbar") }
     }
 }
-
-@Suite("Range header")
-struct ByteRangeTests {
-    @Test func ranges() {
-        #expect(ByteRange.parse(nil, size: 10) == .none)
-        #expect(ByteRange.parse("bytes=0-4", size: 10) == .satisfiable(0..<5))
-        #expect(ByteRange.parse("bytes=5-", size: 10) == .satisfiable(5..<10))
-        #expect(ByteRange.parse("bytes=-3", size: 10) == .satisfiable(7..<10))
-        #expect(ByteRange.parse("bytes=-30", size: 10) == .satisfiable(0..<10))
-        #expect(ByteRange.parse("bytes=8-100", size: 10) == .satisfiable(8..<10))
-        #expect(ByteRange.parse("bytes=10-", size: 10) == .unsatisfiable)
-        #expect(ByteRange.parse("bytes=-0", size: 10) == .unsatisfiable)
-        #expect(ByteRange.parse("bytes=0-1,3-4", size: 10) == .none)
-        #expect(ByteRange.parse("bytes=4-2", size: 10) == .none)
-        #expect(ByteRange.parse("items=0-1", size: 10) == .none)
-    }
-}

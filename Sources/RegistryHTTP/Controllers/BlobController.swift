@@ -1,27 +1,33 @@
 import HTTPTypes
 import Hummingbird
-import NIOCore
 import OCI
 import RegistryCore
 
 /// `HEAD`/`GET`/`DELETE /v2/<name>/blobs/<digest>`.
 struct BlobController: Sendable {
     let registry: Registry
-    static let chunkSize = 512 * 1024
+    /// A blob's bytes are opaque to the registry: the manifest that references it says what they are.
+    static let contentType = "application/octet-stream"
 
     func get(_ request: Request, context: RegistryRequestContext, name: String, digest rawDigest: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
         let digest = try RequestParsing.digest(rawDigest)
         let blob = try await registry.blob(repository, digest, forHead: request.method == .head)
+        let etag = EntityTag(digest)
         var headers: HTTPFields = [
             .dockerContentDigest: digest.description,
-            .contentType: "application/octet-stream",
-            .acceptRanges: "bytes",
-            .eTag: "\"\(digest)\"",
+            .eTag: etag.field,
             .cacheControl: "max-age=31536000",
         ]
+        // The precondition comes before the Range (RFC 9110 §13.2.2): a client that has
+        // the blob gets nothing more.
+        if etag.isMatched(byIfNoneMatchIn: request.headers) {
+            return EntityTag.notModified(headers)
+        }
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = Self.contentType
         var status = HTTPResponse.Status.ok
-        var range = 0..<blob.size
+        var ranges = [0..<blob.size]
         switch ByteRange.parse(request.headers[.range], size: blob.size) {
         case .none:
             break
@@ -29,36 +35,25 @@ struct BlobController: Sendable {
             throw OCIError(.rangeInvalid, detail: "range not satisfiable for a blob of \(blob.size) bytes",
                            headers: [.contentRange: "bytes */\(blob.size)"])
         case .satisfiable(let requested):
-            range = requested
+            ranges = requested
             status = .partialContent
-            headers[.contentRange] = "bytes \(requested.lowerBound)-\(requested.upperBound - 1)/\(blob.size)"
+        }
+        if ranges.count > 1 {
+            let parts = MultipartByteRanges(ranges: ranges, size: blob.size, partContentType: Self.contentType)
+            headers[.contentType] = parts.contentType
+            headers[.contentLength] = String(parts.contentLength)
+            guard request.method != .head else { return Response(status: status, headers: headers) }
+            let file = try registry.openBlobFile(digest)
+            return Response(status: status, headers: headers, body: BlobBodyWriter.body(file, parts: parts))
+        }
+        let range = ranges[0]
+        if status == .partialContent {
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(blob.size)"
         }
         headers[.contentLength] = String(range.count)
-        if request.method == .head {
-            return Response(status: status, headers: headers, body: ResponseBody())
-        }
+        guard request.method != .head else { return Response(status: status, headers: headers) }
         let file = try registry.openBlobFile(digest)
-        return Response(status: status, headers: headers, body: Self.stream(file, range: range, allocator: ByteBufferAllocator()))
-    }
-
-    /// Streams a byte range of a file in 512 KiB buffers; the writer's back-pressure
-    /// keeps memory flat however large the blob.
-    static func stream(_ file: DiskFile, range: Range<Int64>, allocator: ByteBufferAllocator) -> ResponseBody {
-        ResponseBody(contentLength: Int(range.count)) { writer in
-            defer { file.close() }
-            var offset = range.lowerBound
-            while offset < range.upperBound {
-                let want = Int(min(Int64(chunkSize), range.upperBound - offset))
-                var buffer = allocator.buffer(capacity: want)
-                let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { pointer in
-                    try file.read(into: UnsafeMutableRawBufferPointer(rebasing: pointer[0..<want]), at: offset)
-                }
-                guard read > 0 else { throw StorageError.system("blob file shorter than its recorded size", 5) }
-                offset += Int64(read)
-                try await writer.write(buffer)
-            }
-            try await writer.finish(nil)
-        }
+        return Response(status: status, headers: headers, body: BlobBodyWriter.body(file, range: range))
     }
 
     func delete(_ request: Request, context: RegistryRequestContext, name: String, digest rawDigest: String) async throws -> Response {

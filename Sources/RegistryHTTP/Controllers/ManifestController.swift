@@ -12,12 +12,20 @@ struct ManifestController: Sendable {
         let repository = try RequestParsing.repository(name)
         let reference = try RequestParsing.reference(rawReference, for: .lookup)
         let manifest = try await registry.manifest(repository, reference)
-        let headers: HTTPFields = [
-            .contentType: manifest.mediaType,
-            .contentLength: String(manifest.payload.count),
+        let etag = EntityTag(manifest.digest)
+        var headers: HTTPFields = [
             .dockerContentDigest: manifest.digest.description,
-            .eTag: "\"\(manifest.digest)\"",
+            .eTag: etag.field,
         ]
+        if etag.isMatched(byIfNoneMatchIn: request.headers) {
+            // A client checking that its copy is current still pulls the image.
+            if request.method == .get {
+                registry.recordPull(repository, reference, digest: manifest.digest, audit: context.audit(request))
+            }
+            return EntityTag.notModified(headers)
+        }
+        headers[.contentType] = manifest.mediaType
+        headers[.contentLength] = String(manifest.payload.count)
         if request.method == .head {
             return Response(status: .ok, headers: headers, body: ResponseBody())
         }
