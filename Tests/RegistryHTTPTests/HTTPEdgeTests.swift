@@ -56,8 +56,7 @@ struct HTTPEdgeTests {
             }
             #expect(response.status == 400, "\(name): \(response.head)\n\(response.body)")
             #expect(response.body.contains(#""errors""#), "\(name): \(response.body)")
-            let status = try await client.get(location)
-            #expect(status.status == .noContent && status.headers[.range] == "0-0", "\(name): nothing of the body was kept")
+            try await expectNothingKept(client, location)
             let page = try await scrape(client)
             #expect(page.value("stowage_http_requests_total", ["route": "upload", "method": "PATCH", "status": "500"]) == nil, "\(name)")
             #expect(Self.errorLines(sink).isEmpty, "\(name): \(Self.errorLines(sink))")
@@ -77,8 +76,7 @@ struct HTTPEdgeTests {
                 return try connection.readResponse()
             }
             #expect(response.status == 400 && response.body.contains("SIZE_INVALID"), "\(response.head)\n\(response.body)")
-            let status = try await client.get(location)
-            #expect(status.status == .noContent && status.headers[.range] == "0-0")
+            try await expectNothingKept(client, location)
             #expect(Self.errorLines(sink).isEmpty, "\(Self.errorLines(sink))")
         }
     }
@@ -106,8 +104,7 @@ struct HTTPEdgeTests {
             #expect(closed.count == 1, "\(sink.lines)")
             #expect(closed.first?.contains(#""level":"info""#) == true)
             #expect(Self.errorLines(sink).isEmpty, "\(Self.errorLines(sink))")
-            let status = try await client.get(location)
-            #expect(status.status == .noContent && status.headers[.range] == "0-0", "nothing partial is visible")
+            try await expectNothingKept(client, location)
         }
     }
 
@@ -159,8 +156,7 @@ struct HTTPEdgeTests {
             let location = try await client.startUpload("edge/expect")
             let response = try await client.send(.patch, location, headers: [.expect: "something-else"], body: randomBytes(10))
             expectError(response, .expectationFailed, "UNSUPPORTED")
-            let status = try await client.get(location)
-            #expect(status.headers[.range] == "0-0")
+            try await expectNothingKept(client, location)
         }
     }
 
@@ -186,4 +182,11 @@ struct HTTPEdgeTests {
             #expect(malformed.status == 400, "\(malformed.head)")
         }
     }
+}
+
+/// The upload session at `location` still holds no byte: a failed or cut request kept nothing.
+func expectNothingKept(_ client: RegistryClient, _ location: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let status = try await client.get(location)
+    #expect(status.status == .noContent && status.headers[.range] == "0-0", "the session kept bytes of a failed request",
+            sourceLocation: sourceLocation)
 }
