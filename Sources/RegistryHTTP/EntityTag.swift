@@ -6,15 +6,12 @@ import OCI
 /// Blobs and manifests are named by their digest, so both carry the same strong ETag:
 /// the quoted digest.
 struct EntityTag: Equatable, Sendable {
-    /// The opaque tag, quotes included.
-    let opaque: String
+    /// The opaque tag, quotes included: the `ETag` field value.
+    let field: String
 
     init(_ digest: Digest) {
-        opaque = "\"\(digest)\""
+        field = "\"\(digest)\""
     }
-
-    /// The `ETag` field value.
-    var field: String { opaque }
 
     /// Whether a GET or HEAD with these request fields is answered 304 Not Modified:
     /// `If-None-Match` is `*` (the blob or manifest exists, or the caller would not be
@@ -22,7 +19,7 @@ struct EntityTag: Equatable, Sendable {
     /// RFC asks for If-None-Match; elements that are not entity tags are ignored.
     func isMatched(byIfNoneMatchIn fields: HTTPFields) -> Bool {
         fields[values: .ifNoneMatch].contains { value in
-            Self.listed(in: value).contains { $0 == "*" || $0 == opaque }
+            Self.listed(in: value).contains { $0 == "*" || $0 == field }
         }
     }
 

@@ -29,12 +29,12 @@ struct RegistryErrorMiddleware: RouterMiddleware {
             return error
         case let error as RegistryError:
             return OCIError(error)
+        case let error where ClientDisconnect.isDisconnect(error):
+            return ClientDisconnect.outcome(error, context: context)
         case let error as HTTPParserError:
             return clientMistake(framing: error, context: context)
         case is NIOTooManyBytesError:
             return OCIError(.sizeInvalid, status: .contentTooLarge, message: "request body too large")
-        case let error where ClientDisconnect.isDisconnect(error):
-            return ClientDisconnect.outcome(error, context: context)
         case let error as StorageError where error.isOutOfSpace:
             // A full disk is the server's condition: retryable, and the partial bytes were undone.
             context.logger.error("disk full", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"])
@@ -63,12 +63,9 @@ struct RegistryErrorMiddleware: RouterMiddleware {
 
     /// A body the HTTP parser could not frame (bad chunk sizes, unknown transfer
     /// codings) is the client's mistake: 400, and the connection is closed since its
-    /// framing is lost. A body cut short by the client closing its side is a
-    /// disconnect, not a server error.
+    /// framing is lost. (A body cut short by the client closing its side is a
+    /// `ClientDisconnect`, matched before.)
     static func clientMistake(framing error: HTTPParserError, context: Context) -> OCIError {
-        if error == .invalidEOFState {
-            return ClientDisconnect.outcome(error, context: context)
-        }
         context.logger.notice("malformed request", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"])
         return OCIError(.unsupported, status: .badRequest, message: "malformed request body",
                         detail: "the body's framing is invalid: \(error)", headers: [.connection: "close"])

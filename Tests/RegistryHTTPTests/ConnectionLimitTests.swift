@@ -21,7 +21,7 @@ struct ConnectionLimitTests {
             let results = try await onThread {
                 func served() throws -> RawHTTPConnection {
                     let connection = try RawHTTPConnection(port: port, timeout: 5)
-                    try connection.send("GET /v2/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    try connection.sendHead("GET", "/v2/")
                     _ = try connection.readResponse()
                     return connection
                 }
@@ -67,7 +67,7 @@ struct ConnectionLimitTests {
             let stalled = try await client.startUpload("conn/stall")
             let cut = try await onThread {
                 let connection = try RawHTTPConnection(port: port, timeout: 5)
-                try connection.send("PATCH \(stalled) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n")
+                try connection.sendHead("PATCH", stalled, ["Content-Length: 1000"])
                 try connection.send(randomBytes(10))
                 return connection.waitForClose(seconds: 4).closed
             }
@@ -78,7 +78,7 @@ struct ConnectionLimitTests {
             let bytes = randomBytes(12)
             let response = try await onThread {
                 let connection = try RawHTTPConnection(port: port, timeout: 10)
-                try connection.send("PATCH \(moving) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(bytes.count)\r\n\r\n")
+                try connection.sendHead("PATCH", moving, ["Content-Length: \(bytes.count)"])
                 for byte in bytes {  // 12 × 0.3 s = 3.6 s in all, far over the 1 s timeout
                     try connection.send([byte])
                     Thread.sleep(forTimeInterval: 0.3)

@@ -51,7 +51,8 @@ struct HTTPEdgeTests {
             let location = try await client.startUpload("edge/framing")
             let response = try await onThread {
                 let connection = try RawHTTPConnection(port: port, timeout: 10)
-                try connection.send("PATCH \(location) HTTP/1.1\r\nHost: localhost\r\n\(header)\r\n\r\n\(body)")
+                try connection.sendHead("PATCH", location, [header])
+                try connection.send(body)
                 return try connection.readResponse()
             }
             #expect(response.status == 400, "\(name): \(response.head)\n\(response.body)")
@@ -70,7 +71,7 @@ struct HTTPEdgeTests {
             let location = try await client.startUpload("edge/short")
             let response = try await onThread {
                 let connection = try RawHTTPConnection(port: port, timeout: 10)
-                try connection.send("PATCH \(location) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n")
+                try connection.sendHead("PATCH", location, ["Content-Length: 100"])
                 try connection.send(randomBytes(10))
                 connection.shutdownWrite()
                 return try connection.readResponse()
@@ -88,7 +89,7 @@ struct HTTPEdgeTests {
             let location = try await client.startUpload("edge/gone")
             try await onThread {
                 let connection = try RawHTTPConnection(port: port, timeout: 10)
-                try connection.send("PATCH \(location) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(1 << 20)\r\n\r\n")
+                try connection.sendHead("PATCH", location, ["Content-Length: \(1 << 20)"])
                 try connection.send(randomBytes(64 * 1024))
                 Thread.sleep(forTimeInterval: 0.3)
                 connection.reset()
@@ -117,7 +118,7 @@ struct HTTPEdgeTests {
             let (interim, final, waited) = try await onThread {
                 let connection = try RawHTTPConnection(port: port, timeout: 10)
                 let started = Date()
-                try connection.send("PATCH \(location) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(bytes.count)\r\nExpect: 100-continue\r\n\r\n")
+                try connection.sendHead("PATCH", location, ["Content-Length: \(bytes.count)", "Expect: 100-continue"])
                 let interim = try connection.readResponse()
                 let waited = Date().timeIntervalSince(started)
                 try connection.send(bytes)
@@ -136,14 +137,14 @@ struct HTTPEdgeTests {
             let port = try #require(r.client.client.port)
             let unauthorized = try await onThread {
                 let connection = try RawHTTPConnection(port: port, timeout: 5)
-                try connection.send("PATCH /v2/edge/x/blobs/uploads/\(UUID().uuidString.lowercased()) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3000000\r\nExpect: 100-continue\r\n\r\n")
+                try connection.sendHead("PATCH", "/v2/edge/x/blobs/uploads/\(UUID().uuidString.lowercased())", ["Content-Length: 3000000", "Expect: 100-continue"])
                 return try connection.readResponse()
             }
             #expect(unauthorized.status == 401, "\(unauthorized.head)")
             let unknownSession = try await onThread {
                 let connection = try RawHTTPConnection(port: port, timeout: 5)
                 let credentials = Data("admin:admin-secret".utf8).base64EncodedString()
-                try connection.send("PATCH /v2/edge/x/blobs/uploads/\(UUID().uuidString.lowercased()) HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic \(credentials)\r\nContent-Length: 3000000\r\nExpect: 100-continue\r\n\r\n")
+                try connection.sendHead("PATCH", "/v2/edge/x/blobs/uploads/\(UUID().uuidString.lowercased())", ["Authorization: Basic \(credentials)", "Content-Length: 3000000", "Expect: 100-continue"])
                 return try connection.readResponse()
             }
             #expect(unknownSession.status == 404 && unknownSession.body.contains("BLOB_UPLOAD_UNKNOWN"), "\(unknownSession.head)")
@@ -169,7 +170,7 @@ struct HTTPEdgeTests {
             expectError(big, .contentTooLarge, "SIZE_INVALID")
             let streamed = try await onThread {
                 let connection = try RawHTTPConnection(port: port, timeout: 5)
-                try connection.send("POST /auth/token HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
+                try connection.sendHead("POST", "/auth/token", ["Transfer-Encoding: chunked"])
                 for _ in 0..<20 { try? connection.sendChunk(Array(repeating: UInt8(ascii: "x"), count: 8192)) }
                 return try connection.readResponse()
             }

@@ -58,7 +58,7 @@ struct LimitsTests {
             // A declared length over the limit: refused from the headers, no body sent at all.
             let declared = try await onThread {
                 let connection = try RawHTTPConnection(port: port)
-                try connection.send("POST /v2/big/blobs/uploads/?digest=\(digest) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(10 << 30)\r\n\r\n")
+                try connection.sendHead("POST", "/v2/big/blobs/uploads/?digest=\(digest)", ["Content-Length: \(10 << 30)"])
                 return try connection.readResponse()
             }
             #expect(declared.status == 413 && declared.body.contains("SIZE_INVALID"), "\(declared.head)\n\(declared.body)")
@@ -66,7 +66,7 @@ struct LimitsTests {
             // limit, while the client has not finished (it never sends the last chunk).
             let streamed = try await onThread {
                 let connection = try RawHTTPConnection(port: port)
-                try connection.send("POST /v2/big/blobs/uploads/?digest=\(digest) HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
+                try connection.sendHead("POST", "/v2/big/blobs/uploads/?digest=\(digest)", ["Transfer-Encoding: chunked"])
                 for _ in 0..<5 { try? connection.sendChunk(randomBytes(16 * 1024)) }
                 return try connection.readResponse()
             }
@@ -85,7 +85,7 @@ struct LimitsTests {
             // One upload is receiving data: its body is held open after 100 bytes.
             let connection = try RawHTTPConnection(port: port)
             try await onThread {
-                try connection.send("PATCH \(location) HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(bytes.count)\r\n\r\n")
+                try connection.sendHead("PATCH", location, ["Content-Length: \(bytes.count)"])
                 try connection.send(Array(bytes[0..<100]))
             }
             var refused: TestResponse?

@@ -52,6 +52,11 @@ final class RawHTTPConnection: @unchecked Sendable {
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
+    /// Sends a request line, `Host` and `headers` (each `Name: value`), and the blank line.
+    func sendHead(_ method: String, _ path: String, _ headers: [String] = []) throws {
+        try send("\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n")
+    }
+
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {

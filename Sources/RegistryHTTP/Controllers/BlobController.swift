@@ -38,22 +38,22 @@ struct BlobController: Sendable {
             ranges = requested
             status = .partialContent
         }
+        let body: (DiskFile) -> ResponseBody
         if ranges.count > 1 {
             let parts = MultipartByteRanges(ranges: ranges, size: blob.size, partContentType: Self.contentType)
             headers[.contentType] = parts.contentType
             headers[.contentLength] = String(parts.contentLength)
-            guard request.method != .head else { return Response(status: status, headers: headers) }
-            let file = try registry.openBlobFile(digest)
-            return Response(status: status, headers: headers, body: BlobBodyWriter.body(file, parts: parts))
+            body = { BlobBodyWriter.body($0, parts: parts) }
+        } else {
+            let range = ranges[0]
+            if status == .partialContent {
+                headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(blob.size)"
+            }
+            headers[.contentLength] = String(range.count)
+            body = { BlobBodyWriter.body($0, range: range) }
         }
-        let range = ranges[0]
-        if status == .partialContent {
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(blob.size)"
-        }
-        headers[.contentLength] = String(range.count)
         guard request.method != .head else { return Response(status: status, headers: headers) }
-        let file = try registry.openBlobFile(digest)
-        return Response(status: status, headers: headers, body: BlobBodyWriter.body(file, range: range))
+        return Response(status: status, headers: headers, body: body(try registry.openBlobFile(digest)))
     }
 
     func delete(_ request: Request, context: RegistryRequestContext, name: String, digest rawDigest: String) async throws -> Response {
