@@ -53,6 +53,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(
@@ -101,14 +103,20 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        // What every test target shares: random bytes, request bodies for the upload API.
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "RegistryCoreTests",
-            dependencies: ["RegistryCore", "RegistryCLI", "OCI", "Migrations", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["RegistryCore", "RegistryCLI", "OCI", "Migrations", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "RegistryHTTPTests",
             dependencies: [
-                "RegistryHTTP", "RegistryCore", "OCI",
+                "RegistryHTTP", "RegistryCore", "OCI", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -119,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "GarbageCollectionTests",
             dependencies: [
-                "RegistryCore", "RegistryHTTP", "OCI",
+                "RegistryCore", "RegistryHTTP", "OCI", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -130,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "ClientTests",
             dependencies: [
-                "OCI",
+                "OCI", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

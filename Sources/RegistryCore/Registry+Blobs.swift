@@ -8,10 +8,12 @@ extension Registry {
     /// and then pushes a manifest is never beaten by GC, even when the manifests that
     /// referenced the blob are deleted meanwhile (at most one write per blob per half
     /// delay); and a row whose file is lost is unknown. A GET needs neither:
-    /// `openBlobFile` reports a lost file the same way, and a pull is not a push.
+    /// `openBlob` reports a lost file the same way, and a pull is not a push.
     public func blob(_ repository: RepositoryName, _ digest: Digest, forHead: Bool = false) async throws -> BlobInfo {
         let halfSpent = Self.nowSQL(plus: configuration.gcDelay / 2)
-        let found = try await read { db -> (size: Int64, leaseLow: Bool)? in
+        let store = self.store
+        // The file check runs on the reader's queue, not on the concurrency pool.
+        let found = try await read { db -> (size: Int64, leaseLow: Bool, fileExists: Bool)? in
             let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT b.size, b.protected_until < \(halfSpent) AS lease_low
                 FROM repository_blobs rb
@@ -19,12 +21,12 @@ extension Registry {
                 JOIN blobs b ON b.digest = rb.digest
                 WHERE r.name = ? AND rb.digest = ?
                 """), arguments: [repository.value, digest.description])
-            return row.map { (size: $0["size"], leaseLow: $0["lease_low"]) }
+            return row.map { (size: $0["size"], leaseLow: $0["lease_low"], fileExists: !forHead || store.blobExists(digest)) }
         }
         guard let found else { throw RegistryError.blobUnknown(digest) }
         // A row whose file is lost (`registry check` reports it): the client is told to
         // upload the blob, and that upload puts the file back (`finishUpload`).
-        guard !forHead || store.blobExists(digest) else {
+        guard found.fileExists else {
             logger.error("blob row without a file", metadata: ["digest": "\(digest)"])
             throw RegistryError.blobUnknown(digest)
         }
@@ -57,9 +59,10 @@ extension Registry {
 
     /// Opens the blob's file for reading. A row without its file is corruption; it is
     /// reported as unknown to the client and logged for the operator.
-    public func openBlobFile(_ digest: Digest) throws -> DiskFile {
+    public func openBlob(_ digest: Digest) async throws -> BlobReader {
+        let store = self.store
         do {
-            return try store.openBlob(digest)
+            return BlobReader(file: try await BlockingIO.run { try store.openBlob(digest) })
         } catch {
             logger.error("blob row without a readable file", metadata: ["digest": "\(digest)", "error": "\(error)"])
             throw RegistryError.blobUnknown(digest)

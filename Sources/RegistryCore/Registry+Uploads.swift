@@ -1,20 +1,25 @@
 import GRDB
+import NIOCore
 import OCI
-import Synchronization
 
+/// Upload sessions, as the HTTP API sees them: each operation takes the request body
+/// and owns the session from checkout to check-in, cleanup or cancel
+/// (`withUploadSession`), so no caller pairs a begin with an end by hand.
 extension Registry {
     /// Opens an upload session in the repository (creating the repository on first use).
     public func startUpload(_ repository: RepositoryName, audit: AuditContext) async throws -> UploadID {
         let id = UploadID.make()
-        let file = try store.createUploadFile(id)
-        file.close()
+        let store = self.store
         do {
+            // The file is made under the write lock, so GC, which re-checks an upload
+            // file's missing row under that lock, cannot take it for an orphan.
             try await write { db in
+                try store.createUploadFile(id).close()
                 let repositoryID = try Self.ensureRepository(db, repository, audit: audit)
                 try db.execute(sql: "INSERT INTO uploads(id, repository_id) VALUES (?, ?)", arguments: [id.value, repositoryID])
             }
         } catch {
-            store.removeUploadFile(id)
+            try? await BlockingIO.run { store.removeUploadFile(id) }
             throw error
         }
         return id
@@ -29,185 +34,66 @@ extension Registry {
         }
     }
 
-    /// Sessions idle since before this (`gc.upload_timeout`) are expired: unknown to
-    /// clients at once, even before GC removes them.
-    var uploadIdleLimitSQL: String { Self.nowSQL(minus: configuration.uploadTimeout) }
-
-    static func uploadRow(_ db: Database, _ repository: RepositoryName, _ id: UploadID, idleLimit: String) throws -> Int64? {
-        try Int64.fetchOne(db.cachedStatement(sql: """
-            SELECT u.size FROM uploads u JOIN repositories r ON r.id = u.repository_id
-            WHERE u.id = ? AND r.name = ? AND u.updated_at > \(idleLimit)
-            """), arguments: [id.value, repository.value])
+    /// Appends a request body to the session (a `PATCH`) and records the new size, so a
+    /// restarted server continues from exactly what the client was told. Returns it.
+    /// A body that fails half-way leaves the session as it was before the request.
+    public func appendUpload<Body: AsyncSequence>(
+        _ repository: RepositoryName, _ id: UploadID, chunk: UploadChunk, body: Body
+    ) async throws -> Int64 where Body.Element == ByteBuffer {
+        try await withUploadSession(repository, id, chunk: chunk) { writer in
+            try await receive(body, into: &writer)
+            try await writer.flush()
+            try await recordUploadSize(writer)
+            return (.keep, writer.offset)
+        }
     }
 
-    /// Takes the session for one request. With `expectedOffset` (a chunk's
-    /// Content-Range start), a chunk that does not continue the stored bytes is
-    /// refused before anything is written.
-    public func beginAppend(
-        _ repository: RepositoryName, _ id: UploadID, expectedOffset: Int64? = nil,
-        algorithm: Digest.Algorithm = .sha256
-    ) async throws -> UploadWriter {
-        let storedSize = try await uploadSize(repository, id)
-        let cached = try await sessions.checkout(id)
-        let state: UploadSessions.State
+    /// Appends the last bytes (a `PUT ?digest=`, with or without a body) and completes
+    /// the upload as `digest`: verify, then commit under the write protocol
+    /// (`Registry+UploadCommit.swift`). Content that does not match the digest ends the
+    /// session.
+    public func finishUpload<Body: AsyncSequence>(
+        _ repository: RepositoryName, _ id: UploadID, digest: Digest, chunk: UploadChunk = UploadChunk(),
+        body: Body, audit: AuditContext
+    ) async throws -> BlobInfo where Body.Element == ByteBuffer {
+        try await withUploadSession(repository, id, chunk: chunk, algorithm: digest.algorithm) { writer in
+            try await receive(body, into: &writer)
+            try await verifyUpload(&writer, digest: digest)
+            let blob = try await commitUpload(&writer, digest: digest, audit: audit)
+            return (.finished, blob)
+        }
+    }
+
+    /// A whole blob in one request (`POST ?digest=`): a session that exists only for the
+    /// request. Whatever fails, no session is left behind.
+    public func pushBlob<Body: AsyncSequence>(
+        _ repository: RepositoryName, digest: Digest, length: Int64?, body: Body, audit: AuditContext
+    ) async throws -> BlobInfo where Body.Element == ByteBuffer {
+        let id = try await startUpload(repository, audit: audit)
         do {
-            state = try cached.flatMap { $0.offset == storedSize && $0.hasher.algorithm == algorithm ? $0 : nil }
-                ?? resumeFromDisk(id, storedSize: storedSize, algorithm: algorithm)
+            return try await withUploadSession(repository, id, chunk: UploadChunk(length: length), algorithm: digest.algorithm) { writer in
+                try await receive(body, into: &writer)
+                try await verifyUpload(&writer, digest: digest)
+                let blob = try await commitUpload(&writer, digest: digest, audit: audit)
+                return (.finished, blob)
+            }
+        } catch {
+            // Also when the session could not be taken: the row and file still go.
+            try? await cancelUpload(repository, id, audit: audit)
+            throw error
+        }
+    }
+
+    /// Cancels the session (`DELETE`): its row and its file go.
+    public func cancelUpload(_ repository: RepositoryName, _ id: UploadID, audit: AuditContext) async throws {
+        _ = try await sessions.checkout(id)
+        do {
+            try await deleteUploadSession(repository, id)
         } catch {
             await sessions.checkin(id, state: nil)
             throw error
         }
-        if let expectedOffset, expectedOffset != state.offset {
-            await sessions.checkin(id, state: state)
-            throw RegistryError.uploadRangeInvalid(storedSize: state.offset)
-        }
-        return UploadWriter(id: id, repository: repository, file: state.file, hasher: state.hasher, offset: state.offset)
-    }
-
-    /// Rebuilds a session after a restart (or a failed request): the file is cut back
-    /// to the acknowledged size and hashed once. This is the only path that re-reads
-    /// upload bytes.
-    private func resumeFromDisk(_ id: UploadID, storedSize: Int64, algorithm: Digest.Algorithm) throws -> UploadSessions.State {
-        guard let file = try store.openUploadFile(id) else { throw RegistryError.uploadUnknown(id.value) }
-        let size = min(try file.size(), storedSize)
-        try file.truncate(to: size)
-        let hasher = try Self.hash(file, length: size, algorithm: algorithm)
-        return UploadSessions.State(file: file, hasher: hasher, offset: size)
-    }
-
-    static func hash(_ file: DiskFile, length: Int64, algorithm: Digest.Algorithm) throws -> DigestHasher {
-        var hasher = DigestHasher(algorithm: algorithm)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        var offset: Int64 = 0
-        while offset < length {
-            let n = try file.read(into: buffer, at: offset)
-            guard n > 0 else { break }
-            let take = min(n, Int(length - offset))
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<take]))
-            offset += Int64(take)
-        }
-        return hasher
-    }
-
-    /// Ends a request that appended a chunk: the new size is recorded, so a restarted
-    /// server continues from exactly what the client was told.
-    public func endAppend(_ writer: UploadWriter) async throws {
-        do {
-            try writer.flush()
-            let offset = writer.offset
-            try await write { db in
-                try db.execute(sql: """
-                    UPDATE uploads SET size = ?, updated_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = ?
-                    """, arguments: [offset, writer.id.value])
-                guard db.changesCount == 1 else { throw RegistryError.uploadUnknown(writer.id.value) }
-            }
-        } catch {
-            await abortAppend(writer)
-            throw error
-        }
-        await sessions.checkin(writer.id, state: .init(file: writer.file, hasher: writer.hasher, offset: writer.offset))
-    }
-
-    /// Ends a request that failed mid-body: the bytes it wrote are cut off, so the
-    /// session is exactly as before the request.
-    public func abortAppend(_ writer: UploadWriter) async {
-        try? writer.file.truncate(to: writer.startOffset)
-        writer.file.close()
-        await sessions.checkin(writer.id, state: nil)
-    }
-
-    /// Completes the upload as `digest`: verifies the bytes, then in one write
-    /// transaction either links the existing blob (moving the file into `blobs/` when
-    /// the blob's file was lost) or moves the file into `blobs/` and inserts its row.
-    /// If the transaction fails, the move is undone.
-    public func finishUpload(_ writer: UploadWriter, digest: Digest, audit: AuditContext) async throws -> BlobInfo {
-        let size = writer.offset
-        do {
-            try writer.flush()
-            let computed = writer.hasher.algorithm == digest.algorithm
-                ? writer.hasher.finalize()
-                : try Self.hash(writer.file, length: size, algorithm: digest.algorithm).finalize()
-            guard computed == digest else {
-                try await cancelUpload(writer.repository, writer.id, audit: audit, holding: true)
-                throw RegistryError.digestInvalid("the uploaded content has digest \(computed), not \(digest)")
-            }
-            if store.syncWrites { try writer.file.sync() }
-        } catch {
-            if case RegistryError.digestInvalid = error { throw error }
-            await abortAppend(writer)
-            throw error
-        }
-        let id = writer.id, repository = writer.repository, lease = leaseSQL, store = self.store
-        // Set when the upload file is (being) moved under the blob's name, so a rollback
-        // (of the new row, or of a restore) puts it back where the session expects it:
-        // the session's descriptor is cut back on failure and must not cut a blob file.
-        let moving = MoveFlag()
-        let moved: Bool
-        do {
-            moved = try await write { db -> Bool in
-                guard let repositoryID = try Int64.fetchOne(db, sql: "SELECT repository_id FROM uploads WHERE id = ?", arguments: [id.value])
-                else { throw RegistryError.uploadUnknown(id.value) }
-                let exists = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blobs WHERE digest = ?)", arguments: [digest.description]) ?? false
-                do {
-                    if exists {
-                        try db.execute(sql: "UPDATE blobs SET protected_until = max(protected_until, \(lease)) WHERE digest = ?",
-                                       arguments: [digest.description])
-                        // The row exists but its file was lost (`registry check` reports it):
-                        // these verified bytes restore it. Under the write lock, so of two
-                        // re-pushes of the blob only the first restores it; a failure fails
-                        // the request rather than answering 201 for a blob that is not there.
-                        if !store.blobExists(digest) {
-                            moving.set(.restore)
-                            try store.moveUploadIntoPlace(id, as: digest)
-                        }
-                    } else {
-                        moving.set(.newBlob)
-                        try store.moveUploadIntoPlace(id, as: digest)
-                        try db.execute(sql: "INSERT INTO blobs(digest, size, protected_until) VALUES (?, ?, \(lease))",
-                                       arguments: [digest.description, size])
-                    }
-                    try db.execute(sql: "INSERT OR IGNORE INTO repository_blobs(repository_id, digest) VALUES (?, ?)",
-                                   arguments: [repositoryID, digest.description])
-                    try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [id.value])
-                    try Self.recordAudit(db, audit, action: "blob.upload", repository: repository, digest: digest.description, size: size)
-                } catch {
-                    // Still under the write lock: no other request sees the file meanwhile.
-                    if moving.get() != nil { store.moveBackToUpload(digest, id: id) }
-                    moving.set(nil)
-                    throw error
-                }
-                return moving.get() != nil
-            }
-        } catch {
-            // The commit itself failed (the transaction rolled back), outside the write lock.
-            switch moving.get() {
-            case .newBlob:
-                // Put the bytes back, unless another upload of the blob has meanwhile
-                // committed the file under its own row.
-                if await !blobRowExists(digest) { store.moveBackToUpload(digest, id: id) }
-            case .restore:
-                // The restored file is right for the row that was already there, and another
-                // re-push may have counted on it: it stays. The session lost its file.
-                writer.file.close()
-                await sessions.checkin(id, state: nil)
-                throw error
-            case nil:
-                break
-            }
-            await abortAppend(writer)
-            throw error
-        }
-        writer.file.close()
-        if !moved { store.removeUploadFile(id) }
         await sessions.remove(id)
-        return BlobInfo(digest: digest, size: size)
-    }
-
-    private func blobRowExists(_ digest: Digest) async -> Bool {
-        (try? await read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM blobs WHERE digest = ?)", arguments: [digest.description]) ?? false
-        }) ?? true
     }
 
     /// Closes the open files of upload sessions idle for `age` (by default a minute, or
@@ -218,31 +104,49 @@ extension Registry {
         await sessions.evictIdle(olderThan: age ?? sessions.evictionAge)
     }
 
-    /// Cancels the session: its row and its file go. `holding` is true when the caller
-    /// already holds the session (it then gives it up).
-    public func cancelUpload(_ repository: RepositoryName, _ id: UploadID, audit: AuditContext, holding: Bool = false) async throws {
-        if !holding { _ = try await sessions.checkout(id) }
-        let idleLimit = uploadIdleLimitSQL
-        do {
-            try await write { db in
-                guard try Self.uploadRow(db, repository, id, idleLimit: idleLimit) != nil else { throw RegistryError.uploadUnknown(id.value) }
-                try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [id.value])
-            }
-        } catch {
-            await sessions.checkin(id, state: nil)
-            throw error
-        }
-        store.removeUploadFile(id)
-        await sessions.remove(id)
-    }
-}
+    // MARK: Steps
 
-/// Whether `finishUpload` has moved (or is moving) the session's file under the blob's
-/// name, and why, shared between the write transaction and the code that handles its
-/// failure.
-private final class MoveFlag: Sendable {
-    enum Move { case newBlob, restore }
-    private let value = Mutex<Move?>(nil)
-    func set(_ move: Move?) { value.withLock { $0 = move } }
-    func get() -> Move? { value.withLock { $0 } }
+    /// Streams the body into the session. A blob that would pass `storage.max_blob_size`
+    /// is refused at the buffer that crosses the limit, never after buffering the rest.
+    private func receive<Body: AsyncSequence>(_ body: Body, into writer: inout UploadWriter) async throws where Body.Element == ByteBuffer {
+        let limit = maxBlobSize
+        for try await buffer in body {
+            if Int64(buffer.readableBytes) > limit - writer.offset { throw RegistryError.blobTooLarge(limit: limit) }
+            try await writer.append(buffer)
+        }
+    }
+
+    var maxBlobSize: Int64 { configuration.limits.maxBlobSize > 0 ? configuration.limits.maxBlobSize : .max }
+
+    private func recordUploadSize(_ writer: UploadWriter) async throws {
+        let offset = writer.offset, id = writer.id
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE uploads SET size = ?, updated_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = ?
+                """, arguments: [offset, id.value])
+            guard db.changesCount == 1 else { throw RegistryError.uploadUnknown(id.value) }
+        }
+    }
+
+    /// Deletes the session's row (refusing an unknown or expired one), then its file.
+    func deleteUploadSession(_ repository: RepositoryName, _ id: UploadID) async throws {
+        let idleLimit = uploadIdleLimitSQL
+        try await write { db in
+            guard try Self.uploadRow(db, repository, id, idleLimit: idleLimit) != nil else { throw RegistryError.uploadUnknown(id.value) }
+            try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [id.value])
+        }
+        let store = self.store
+        try await BlockingIO.run { store.removeUploadFile(id) }
+    }
+
+    /// Sessions idle since before this (`gc.upload_timeout`) are expired: unknown to
+    /// clients at once, even before GC removes them.
+    var uploadIdleLimitSQL: String { Self.nowSQL(minus: configuration.uploadTimeout) }
+
+    static func uploadRow(_ db: Database, _ repository: RepositoryName, _ id: UploadID, idleLimit: String) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: """
+            SELECT u.size FROM uploads u JOIN repositories r ON r.id = u.repository_id
+            WHERE u.id = ? AND r.name = ? AND u.updated_at > \(idleLimit)
+            """), arguments: [id.value, repository.value])
+    }
 }

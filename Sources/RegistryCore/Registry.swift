@@ -70,6 +70,16 @@ public final class Registry: Sendable {
         }
     }
 
+    /// A write outside a transaction, for a caller that opens its own and must see how
+    /// it ended (the upload commit compensates a failed commit).
+    func writeWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.pool.writeWithoutTransaction(body)
+        } catch {
+            throw RegistryError.mapping(error)
+        }
+    }
+
     func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {
             return try await database.pool.read(body)

@@ -15,6 +15,8 @@ public enum RegistryError: Error, Equatable, Sendable {
     case uploadBusy(String)
     case digestInvalid(String)
     case sizeInvalid(String)
+    /// The blob would be larger than `storage.max_blob_size`.
+    case blobTooLarge(limit: Int64)
     case manifestUnknown(String)
     case manifestInvalid(String)
     case manifestTooLarge(limit: Int)

@@ -3,73 +3,77 @@ import NIOCore
 import RegistryCore
 
 /// Writes a response body read from a blob file: ranges of the file and, in a multipart
-/// body, the text between them. This is the one read loop for blob bytes: everything goes
-/// out in buffers of at most `bufferSize`, filled by `pread` straight from the file, and
-/// the writer's back-pressure keeps memory flat however large the blob and however many
-/// ranges. Small pieces (part headers, short ranges) share a buffer instead of each
-/// being a write of its own.
+/// body, the text between them. This is the one read loop for blob bytes: the body is
+/// cut into buffers of at most `bufferSize`, each filled by one job on the blocking
+/// thread pool (`BlobReader.fill`), and the writer's back-pressure keeps memory flat
+/// however large the blob and however many ranges. Small pieces (part headers, short
+/// ranges) share a buffer and a job instead of each being one of their own.
 struct BlobBodyWriter {
     static let bufferSize = 512 * 1024
-    private let file: DiskFile
-    private let allocator = ByteBufferAllocator()
-    private var buffer: ByteBuffer
+    private let blob: BlobReader
+    private var batch: [BlobPiece] = []
+    private var batchBytes = 0
 
-    init(_ file: DiskFile) {
-        self.file = file
-        buffer = allocator.buffer(capacity: Self.bufferSize)
+    init(_ blob: BlobReader) {
+        self.blob = blob
     }
 
     /// One range of the blob as the whole body (a 200 or a single-range 206).
-    static func body(_ file: DiskFile, range: Range<Int64>) -> ResponseBody {
+    static func body(_ blob: BlobReader, range: Range<Int64>) -> ResponseBody {
         ResponseBody(contentLength: Int(range.count)) { writer in
-            defer { file.close() }
-            var body = BlobBodyWriter(file)
-            try await body.append(range, to: &writer)
+            defer { blob.close() }
+            var body = BlobBodyWriter(blob)
+            try await body.append(.bytes(range), to: &writer)
             try await body.finish(&writer)
         }
     }
 
     /// Several ranges as `multipart/byteranges`.
-    static func body(_ file: DiskFile, parts: MultipartByteRanges) -> ResponseBody {
+    static func body(_ blob: BlobReader, parts: MultipartByteRanges) -> ResponseBody {
         ResponseBody(contentLength: Int(parts.contentLength)) { writer in
-            defer { file.close() }
-            var body = BlobBodyWriter(file)
+            defer { blob.close() }
+            var body = BlobBodyWriter(blob)
             for index in parts.ranges.indices {
-                try await body.append(parts.partHeader(index), to: &writer)
-                try await body.append(parts.ranges[index], to: &writer)
+                try await body.append(.text(parts.partHeader(index)), to: &writer)
+                try await body.append(.bytes(parts.ranges[index]), to: &writer)
             }
-            try await body.append(parts.closing, to: &writer)
+            try await body.append(.text(parts.closing), to: &writer)
             try await body.finish(&writer)
         }
     }
 
-    mutating func append(_ text: String, to writer: inout any ResponseBodyWriter) async throws {
-        if buffer.readableBytes + text.utf8.count > Self.bufferSize { try await flush(&writer) }
-        buffer.writeString(text)
-    }
-
-    mutating func append(_ range: Range<Int64>, to writer: inout any ResponseBodyWriter) async throws {
-        var offset = range.lowerBound
-        while offset < range.upperBound {
-            if buffer.readableBytes >= Self.bufferSize { try await flush(&writer) }
-            let want = Int(min(Int64(Self.bufferSize - buffer.readableBytes), range.upperBound - offset))
-            let file = self.file
-            let read = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { pointer in
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: pointer[0..<want]), at: offset)
+    /// Adds a piece to the batch, writing out each full buffer; a range larger than
+    /// what is left of the buffer is split.
+    private mutating func append(_ piece: BlobPiece, to writer: inout any ResponseBodyWriter) async throws {
+        var rest: BlobPiece? = piece
+        while let piece = rest {
+            let room = Self.bufferSize - batchBytes
+            switch piece {
+            case .text(let text):
+                if text.utf8.count > room, batchBytes > 0 { try await flush(&writer) }
+                batch.append(piece)
+                batchBytes += text.utf8.count
+                rest = nil
+            case .bytes(let range):
+                let take = min(room, range.count)
+                batch.append(.bytes(range.lowerBound..<(range.lowerBound + Int64(take))))
+                batchBytes += take
+                rest = take < range.count ? .bytes((range.lowerBound + Int64(take))..<range.upperBound) : nil
             }
-            guard read > 0 else { throw StorageError.system("blob file shorter than its recorded size", 5) }
-            offset += Int64(read)
+            if batchBytes >= Self.bufferSize { try await flush(&writer) }
         }
     }
 
-    mutating func finish(_ writer: inout any ResponseBodyWriter) async throws {
+    private mutating func finish(_ writer: inout any ResponseBodyWriter) async throws {
         try await flush(&writer)
         try await writer.finish(nil)
     }
 
     private mutating func flush(_ writer: inout any ResponseBodyWriter) async throws {
-        guard buffer.readableBytes > 0 else { return }
+        guard batchBytes > 0 else { return }
+        let buffer = try await blob.fill(batch, byteCount: batchBytes)
+        batch.removeAll(keepingCapacity: true)
+        batchBytes = 0
         try await writer.write(buffer)
-        buffer = allocator.buffer(capacity: Self.bufferSize)
     }
 }

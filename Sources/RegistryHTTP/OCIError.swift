@@ -124,6 +124,11 @@ extension OCIError {
         case .uploadBusy(let why): self.init(.rangeInvalid, detail: why)
         case .digestInvalid(let why): self.init(.digestInvalid, detail: why)
         case .sizeInvalid(let why): self.init(.sizeInvalid, detail: why)
+        case .blobTooLarge(let limit):
+            // 413 with SIZE_INVALID, as for a manifest over its limit: the spec's code for a
+            // length the registry will not take, with the status that says "too large".
+            self.init(.sizeInvalid, status: .contentTooLarge, message: "blob too large",
+                      detail: "the limit is \(limit) bytes (storage.max_blob_size)")
         case .manifestUnknown(let reference): self.init(.manifestUnknown, detail: reference)
         case .manifestInvalid(let why): self.init(.manifestInvalid, detail: why)
         case .manifestTooLarge(let limit):

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 
 /// SIGKILL the server at the worst moments, restart it on the same data directory,
 /// and check what a client would notice: acknowledged data is intact, nothing

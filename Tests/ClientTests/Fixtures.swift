@@ -1,26 +1,12 @@
 import Crypto
 import Foundation
 import GRDB
+import TestSupport
 
 // MARK: Bytes and digests
 
 func sha256(_ bytes: [UInt8]) -> String {
     "sha256:" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-}
-
-func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    var bytes = [UInt8](repeating: 0, count: count)
-    bytes.withUnsafeMutableBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            var word = generator.next() as UInt64
-            let take = min(8, raw.count - offset)
-            withUnsafeBytes(of: &word) { raw.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: take) }
-            offset += take
-        }
-    }
-    return bytes
 }
 
 func json(_ object: Any) throws -> [UInt8] {

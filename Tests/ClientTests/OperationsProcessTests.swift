@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Testing
+import TestSupport
 
 /// The operations settings as `registry serve` applies them: the separate metrics
 /// listener and JSON logs on standard error.

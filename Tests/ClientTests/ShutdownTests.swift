@@ -4,6 +4,7 @@ import GRDB
 import Glibc
 #endif
 import Testing
+import TestSupport
 
 /// SIGTERM as systemd or `docker stop` sends it: no new connections, the request in
 /// flight completes, the process exits 0 with its database closed, and what it

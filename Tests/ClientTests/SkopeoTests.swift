@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 
 /// skopeo against the running server: push from an OCI layout, pull back, and
 /// compare bytes; multi-arch indexes; cross-repository copies; inspect, list-tags, delete.

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Testing
+import TestSupport
 
 /// HTTPS with `--tls-cert/--tls-key`, and SIGHUP swapping the certificate while an
 /// upload streams over a connection opened before the swap.

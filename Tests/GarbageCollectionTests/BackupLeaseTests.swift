@@ -3,6 +3,7 @@ import GRDB
 import OCI
 @testable import RegistryCore
 import Testing
+import TestSupport
 
 /// `registry backup` holds the GC lease for the whole copy: a timer renews it (a long
 /// VACUUM INTO or one big copy must not outlast it), and a backup whose lease was lost

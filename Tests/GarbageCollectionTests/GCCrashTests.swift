@@ -3,6 +3,7 @@ import GRDB
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// `kill -9` of `registry-gc` at random points of its run: whatever the moment, the
 /// store stays sound, nothing a manifest references is lost, and the next collector

@@ -2,6 +2,7 @@ import Foundation
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// `--full`: the one mode that walks the blob store. It removes files no row describes and
 /// reports rows whose file is missing (corruption: reported, never "fixed" by deleting).

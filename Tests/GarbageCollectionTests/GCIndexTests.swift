@@ -2,6 +2,7 @@ import Foundation
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// Multi-platform images: an index keeps the manifests it lists; children go when
 /// no tag reaches them any more (distribution's manifest-list scenarios).

@@ -2,6 +2,7 @@ import Foundation
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// The blob lease: a client that uploaded, HEAD-ed or mounted a blob, and pushes a
 /// manifest right after, is never beaten by GC (DESIGN.md, "Grace").

@@ -3,6 +3,7 @@ import GRDB
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// What a crashed collector leaves behind, and how `recover()` (run at server start
 /// and at every GC run) finishes or undoes it.

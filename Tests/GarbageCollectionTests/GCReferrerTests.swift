@@ -2,6 +2,7 @@ import Foundation
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// Referrers (signatures, SBOMs: artifacts with a `subject`) live as long as their
 /// subject does, and go with it.

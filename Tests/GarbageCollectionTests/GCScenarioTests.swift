@@ -5,6 +5,7 @@ import OCI
 import RegistryCore
 import RegistryHTTP
 import Testing
+import TestSupport
 
 /// distribution's `registry/storage/garbagecollect_test.go`, scenario by scenario, on a
 /// real store: what GC keeps and what it reclaims, checked as an operator would

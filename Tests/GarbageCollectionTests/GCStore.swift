@@ -4,6 +4,7 @@ import Logging
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 // The shared fixture of the GC tests: a registry of its own in a fresh temporary
 // directory, a collector, and helpers that push blobs, images, indexes and artifacts
@@ -49,10 +50,7 @@ final class GCStore: Sendable {
     func pushBlob(_ repository: String, _ bytes: [UInt8]) async throws -> Digest {
         let name = try repo(repository)
         let digest = Digest.of(bytes)
-        let id = try await registry.startUpload(name, audit: audit)
-        let writer = try await registry.beginAppend(name, id)
-        try writer.write(bytes)
-        _ = try await registry.finishUpload(writer, digest: digest, audit: audit)
+        _ = try await registry.pushBlob(name, digest: digest, length: Int64(bytes.count), body: UploadBody(bytes), audit: audit)
         return digest
     }
 
@@ -289,7 +287,3 @@ func descriptor(_ mediaType: String, _ digest: Digest, _ size: Int) -> [String: 
     ["mediaType": mediaType, "digest": digest.description, "size": size]
 }
 
-func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-}

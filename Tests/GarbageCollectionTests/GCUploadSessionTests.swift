@@ -2,6 +2,7 @@ import Foundation
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// Upload sessions a client abandoned: GC removes the row and the bytes once the
 /// session has been idle past the upload timeout, and leaves active ones alone.
@@ -11,9 +12,7 @@ struct GCUploadSessionTests {
         let store = try GCStore()
         let repository = try store.repo("uploads")
         let idle = try await store.registry.startUpload(repository, audit: store.audit)
-        let writer = try await store.registry.beginAppend(repository, idle)
-        try writer.write(randomBytes(5000))
-        try await store.registry.endAppend(writer)
+        _ = try await store.registry.appendUpload(repository, idle, chunk: UploadChunk(), body: UploadBody(randomBytes(5000)))
         let active = try await store.registry.startUpload(repository, audit: store.audit)
         try await store.pool.write { db in
             try db.execute(sql: "UPDATE uploads SET updated_at = strftime('%Y-%m-%d %H:%M:%f', 'now', '-2 hours') WHERE id = ?",
@@ -40,9 +39,7 @@ struct GCUploadSessionTests {
 
         // The active session still completes into a blob.
         let bytes = randomBytes(100)
-        let resumed = try await store.registry.beginAppend(repository, active)
-        try resumed.write(bytes)
-        _ = try await store.registry.finishUpload(resumed, digest: Digest.of(bytes), audit: store.audit)
+        _ = try await store.registry.finishUpload(repository, active, digest: Digest.of(bytes), body: UploadBody(bytes), audit: store.audit)
         try await store.expectBlobKept("uploads", Digest.of(bytes), "uploaded after the run")
     }
 }

@@ -3,6 +3,7 @@ import GRDB
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// A store with garbage of every kind GC handles, and what a run should report.
 struct PlantedGarbage: Sendable {
@@ -37,9 +38,7 @@ extension GCStore {
         let orphan = try await pushBlob("garbage/app", randomBytes(3004))
         let repository = try repo("garbage/app")
         let upload = try await registry.startUpload(repository, audit: audit)
-        let writer = try await registry.beginAppend(repository, upload)
-        try writer.write(randomBytes(3005))
-        try await registry.endAppend(writer)
+        _ = try await registry.appendUpload(repository, upload, chunk: UploadChunk(), body: UploadBody(randomBytes(3005)))
         try await pool.write { db in
             try db.execute(sql: "UPDATE uploads SET updated_at = strftime('%Y-%m-%d %H:%M:%f', 'now', '-2 days')")
         }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import OCI
 import Synchronization
+import TestSupport
 
 // A registry client for the race test: it pushes images whose layers other clients
 // share, HEADs and mounts existing layers, moves tags, deletes tags and manifests and

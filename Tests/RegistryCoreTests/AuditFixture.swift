@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import OCI
 @testable import RegistryCore
@@ -33,11 +34,8 @@ struct AuditFixture {
 
     func pushBlob(_ repository: String, _ bytes: [UInt8], by audit: AuditContext) async throws -> Descriptor {
         let name = RepositoryName(repository)!
-        let id = try await registry.startUpload(name, audit: audit)
-        let writer = try await registry.beginAppend(name, id)
-        try writer.write(bytes)
         let digest = Digest.of(bytes)
-        _ = try await registry.finishUpload(writer, digest: digest, audit: audit)
+        _ = try await registry.pushBlob(name, digest: digest, length: Int64(bytes.count), body: UploadBody(bytes), audit: audit)
         return Descriptor(mediaType: "application/vnd.oci.image.layer.v1.tar", digest: digest, size: Int64(bytes.count))
     }
 

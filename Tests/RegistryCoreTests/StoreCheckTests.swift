@@ -7,6 +7,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// `registry check` on a real store: images pushed through the registry's facade,
@@ -252,10 +253,7 @@ final class CheckStore: Sendable {
     func pushBlob(_ repository: String, _ bytes: [UInt8]) async throws -> Digest {
         let name = try #require(RepositoryName(repository))
         let digest = Digest.of(bytes)
-        let id = try await registry.startUpload(name, audit: audit)
-        let writer = try await registry.beginAppend(name, id)
-        try writer.write(bytes)
-        _ = try await registry.finishUpload(writer, digest: digest, audit: audit)
+        _ = try await registry.pushBlob(name, digest: digest, length: Int64(bytes.count), body: UploadBody(bytes), audit: audit)
         return digest
     }
 
@@ -336,7 +334,3 @@ struct CheckStoreError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-}

@@ -7,6 +7,7 @@ import Logging
 import RegistryCore
 import RegistryHTTP
 import Testing
+import TestSupport
 
 // Shared setup for the access-control tests (Auth…Tests.swift): a registry with an
 // htpasswd file of bcrypt users, served live, with the Registry at hand for audit queries.

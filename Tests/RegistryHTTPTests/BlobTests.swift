@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 @Suite("Blobs: HEAD, GET, Range, DELETE")
 struct BlobTests {

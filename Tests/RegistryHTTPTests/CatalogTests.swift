@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 struct Catalog: Decodable {
     var repositories: [String]

@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 /// A client that already has a blob or manifest sends its ETag in If-None-Match and gets
 /// 304 Not Modified: no body, the same ETag and digest as a 200.

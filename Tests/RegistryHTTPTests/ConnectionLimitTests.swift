@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import RegistryCore
 import Testing
+import TestSupport
 
 /// A slow or idle client must not hold the box: `http.idle_timeout`,
 /// `http.request_head_timeout` and `http.body_idle_timeout`, each checked with real

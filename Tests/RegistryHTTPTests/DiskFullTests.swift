@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import RegistryCore
 import Testing
+import TestSupport
 
 /// A tool run to completion: its exit status and what it wrote to stderr.
 private func runTool(_ arguments: [String]) throws -> (status: Int32, stderr: String) {

@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 /// One request of a table.
 struct Probe: Sendable, CustomStringConvertible {

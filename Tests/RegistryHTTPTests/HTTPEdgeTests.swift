@@ -4,6 +4,7 @@ import Logging
 import RegistryCore
 import RegistryHTTP
 import Testing
+import TestSupport
 
 /// A client's mistake on the wire is a 4xx and never a 500: bodies whose framing is
 /// broken, a client that goes away mid-body, oversized token forms; and

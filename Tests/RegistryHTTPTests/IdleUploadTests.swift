@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import RegistryCore
 import Testing
+import TestSupport
 
 // An idle upload session must not keep its file open for ever: a session the client
 // abandons is removed by GC (perhaps in another process), and an open descriptor
@@ -58,10 +59,10 @@ struct IdleUploadTests {
     func evictedOnOtherActivity() async throws {
         // The eviction age is a minute, or the upload timeout when shorter. The timeout
         // leaves room for a POST and a PATCH in a loaded test run.
-        try await withLiveRegistry(configure: { $0.uploadTimeout = .seconds(4) }) { registry, r in
+        try await withLiveRegistry(configure: { $0.uploadTimeout = .seconds(8) }) { registry, r in
             let abandoned = try await r.uploadWithoutFinishing("alpha", randomBytes(1000))
             #expect(try openDescriptors(registry, abandoned) == 1)
-            try await Task.sleep(for: .milliseconds(4500))
+            try await Task.sleep(for: .milliseconds(8500))
             // Any request that gives a session back sweeps the idle ones (at most once a second).
             let other = try await r.uploadWithoutFinishing("alpha", randomBytes(1000))
             #expect(try openDescriptors(registry, abandoned) == 0, "the abandoned session's file is still open")

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import RegistryCore
 import Testing
+import TestSupport
 
 /// Files in the store's uploads/ directory: a refused upload must leave none behind.
 private func uploadFiles(_ registry: Registry) -> [String] {
@@ -110,19 +111,19 @@ struct LimitsTests {
 
     @Test("an upload session idle longer than gc.upload_timeout answers 404 BLOB_UPLOAD_UNKNOWN")
     func expiredSession() async throws {
-        // Margins that hold on a loaded 2-core machine: 5 s of idleness expires a session,
-        // chunks 2 s apart keep one alive.
-        try await withLiveRegistry(configure: { $0.uploadTimeout = .seconds(5) }) { _, r in
+        // Margins that hold on a loaded 2-core machine (where one request can take
+        // seconds): 10 s of idleness expires a session, chunks 2 s apart keep one alive.
+        try await withLiveRegistry(configure: { $0.uploadTimeout = .seconds(10) }) { _, r in
             let idle = try await r.startUpload("slow")
             #expect(try await r.send(.patch, idle, body: randomBytes(10)).status == .accepted)
             // A session in use stays alive: each chunk restarts its idle time.
             let active = try await r.startUpload("slow")
-            for offset in stride(from: 0, to: 40, by: 10) {
+            for offset in stride(from: 0, to: 60, by: 10) {
                 try await Task.sleep(for: .seconds(2))
                 let patch = try await r.send(.patch, active, headers: [.contentRange: "\(offset)-\(offset + 9)"], body: randomBytes(10))
                 #expect(patch.status == .accepted, "\(patch.text)")
             }
-            // The other one, idle for 8 s, is gone for every request.
+            // The other one, idle for 12 s, is gone for every request.
             expectError(try await r.get(idle), .notFound, "BLOB_UPLOAD_UNKNOWN")
             expectError(try await r.send(.patch, idle, body: randomBytes(10)), .notFound, "BLOB_UPLOAD_UNKNOWN")
             let bytes = randomBytes(10)

@@ -7,6 +7,7 @@ import RegistryCore
 import RegistryHTTP
 import Synchronization
 import Testing
+import TestSupport
 
 /// JSON log lines, request ids and the access log, read as an operator's log
 /// pipeline would read them.

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 // A blob whose row is there but whose file was lost (a restore from an incomplete
 // backup, an operator's `rm`): clients are told it is unknown, and pushing it again

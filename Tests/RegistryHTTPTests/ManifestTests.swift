@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 @Suite("Manifests: PUT, GET, HEAD, DELETE")
 struct ManifestTests {

@@ -7,6 +7,7 @@ import RegistryCore
 import RegistryHTTP
 import Synchronization
 import Testing
+import TestSupport
 
 /// `/metrics` as Prometheus scrapes it: the text exposition, request counts by a
 /// fixed route label, bytes, store gauges, GC and SQLite lock waits.
@@ -32,6 +33,9 @@ import Testing
             #expect(page.value("stowage_http_received_bytes_total", ["route": "upload"]) == Double(pushedBytes))
             #expect(page.value("stowage_http_received_bytes_total", ["route": "manifest"]) == Double(image.manifest.count))
             #expect(page.value("stowage_http_sent_bytes_total", ["route": "blob"]) == Double(layer.size))
+            // Each of the three blob uploads held the write lock once, briefly.
+            #expect(page.value("stowage_upload_commit_lock_seconds_count") == 3)
+            #expect(page.value("stowage_upload_commit_lock_seconds_sum") ?? 1 < 1)
             // Labels never carry a repository name or a digest.
             #expect(!page.text.contains("metrics/app"))
             #expect(!page.text.contains("sha256:"))

@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 /// A GET with several ranges, as containers-storage sends for a partial pull of a
 /// zstd:chunked layer: one 206 `multipart/byteranges` with a part per range.

@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 @Suite("Repository names and tags on the wire")
 struct NameTests {

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// The first error's message in an OCI error body.
 func errorMessage(_ response: TestResponse) -> String {

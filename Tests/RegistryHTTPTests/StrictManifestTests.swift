@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Testing
+import TestSupport
 
 /// A manifest must read the same to the registry as to every client: one with a key
 /// twice (Foundation reads the first, Go and JavaScript the last) or not in UTF-8 is

@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 /// The URI inside `Link: <uri>; rel="next"`, or nil when there is no such header.
 func nextLink(_ response: TestResponse) -> String? {

@@ -8,6 +8,7 @@ import OCI
 import RegistryCore
 import RegistryHTTP
 import Testing
+import TestSupport
 
 // Shared setup for the live-server tests: a fresh registry in a temporary directory,
 // served on a real loopback socket, and a few helpers that push blobs and images so
@@ -102,17 +103,6 @@ enum Media {
 
 /// Eight bytes per draw of the system generator (one draw per byte is a system call per
 /// byte: seconds of a cooperative thread for a few MiB in a debug build).
-func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-        for start in stride(from: 0, to: count, by: 8) {
-            withUnsafeBytes(of: generator.next() as UInt64) { word in
-                for offset in 0..<min(8, count - start) { buffer[start + offset] = word[offset] }
-            }
-        }
-        initialized = count
-    }
-}
 
 /// `sha256:<hex>` computed with swift-crypto, independently of the product's `Digest`.
 func sha256(_ bytes: [UInt8]) -> String {

@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import TestSupport
 
 @Suite("Blob uploads: monolithic, chunked, streamed, status, cancel, mount")
 struct UploadTests {

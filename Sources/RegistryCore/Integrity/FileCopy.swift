@@ -14,15 +14,7 @@ enum FileCopy {
             defer { input.close() }
             let output = try DiskFile.open(partial, flags: O_WRONLY | O_CREAT | O_TRUNC)
             defer { output.close() }
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate() }
-            var offset: Int64 = 0
-            while true {
-                let count = try input.read(into: buffer, at: offset)
-                if count == 0 { break }
-                try output.writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                offset += Int64(count)
-            }
+            try input.readChunks { try output.writeAll($0) }
             try output.sync()
         } catch {
             unlink(partial)

@@ -22,6 +22,8 @@ public final class RegistryMetrics: Sendable {
     private let blobsStored: CoreMetrics.Gauge
     private let blobBytesStored: CoreMetrics.Gauge
     private let uploadsInProgress: CoreMetrics.Gauge
+    /// How long each upload's commit held the database write lock (BEGIN to COMMIT).
+    let uploadCommitLockHold: Metrics.Timer
 
     /// The store gauges come from a query, run at most this often (on scrape).
     let storeRefreshInterval: Duration
@@ -38,6 +40,10 @@ public final class RegistryMetrics: Sendable {
         var factory = PrometheusMetricsFactory(registry: prometheus)
         factory.durationHistogramBuckets = [
             "stowage_http_request_duration_seconds": Self.requestDurationBuckets,
+"stowage_upload_commit_lock_seconds": [
+                .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            ],
             "stowage_gc_duration_seconds": [.seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(1800)],
         ]
         self.factory = factory
@@ -47,6 +53,7 @@ public final class RegistryMetrics: Sendable {
         blobsStored = CoreMetrics.Gauge(label: "stowage_blobs_stored", factory: factory)
         blobBytesStored = CoreMetrics.Gauge(label: "stowage_blob_bytes_stored", factory: factory)
         uploadsInProgress = CoreMetrics.Gauge(label: "stowage_uploads_in_progress", factory: factory)
+        uploadCommitLockHold = Metrics.Timer(label: "stowage_upload_commit_lock_seconds", factory: factory)
     }
 
     // MARK: HTTP

@@ -56,7 +56,8 @@ public struct BlobStore: Sendable {
         unlink(paths.upload(id))
     }
 
-    /// Moves a finished upload into `blobs/`. Refuses to replace an existing file.
+    /// Moves a finished upload into `blobs/`. Refuses to replace an existing file. The
+    /// new directory entry is durable only after `syncBlobDirectory`.
     public func moveUploadIntoPlace(_ id: UploadID, as digest: Digest) throws(StorageError) {
         try Self.makeDirectory(paths.blobDirectory(digest))
         let target = paths.blob(digest)
@@ -67,12 +68,15 @@ public struct BlobStore: Sendable {
                 // A file without a row (an orphan from an interrupted run): its bytes
                 // are unverified, so ours, which were just verified, replace it.
                 guard rename(paths.upload(id), target) == 0 else { throw StorageError.system("rename", errno) }
-                try syncDirectory(paths.blobDirectory(digest))
                 return
             }
             throw StorageError.system("link \(target)", code)
         }
         unlink(paths.upload(id))
+    }
+
+    /// Makes the blob's directory entry durable (a no-op without `sync_writes`).
+    public func syncBlobDirectory(_ digest: Digest) throws(StorageError) {
         try syncDirectory(paths.blobDirectory(digest))
     }
 

@@ -5,13 +5,15 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A thin owner of a POSIX file descriptor. Blob files are read and written with
 /// plain system calls: they are large, sequential, and `rename(2)` is what the write
-/// protocol needs.
-public final class DiskFile: @unchecked Sendable {
+/// protocol needs. Every call blocks: callers run them through `BlockingIO` (or inside
+/// a database transaction, which runs on GRDB's queue).
+public final class DiskFile: Sendable {
     public let fd: Int32
-    private var closed = false
+    private let closed = Atomic(false)
 
     public init(fd: Int32) {
         self.fd = fd
@@ -72,9 +74,9 @@ public final class DiskFile: @unchecked Sendable {
         guard fsync(fd) == 0 else { throw StorageError.system("fsync", errno) }
     }
 
+    /// Closes the descriptor once, whoever calls first.
     public func close() {
-        guard !closed else { return }
-        closed = true
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         _ = Glibc.close(fd)
     }
 

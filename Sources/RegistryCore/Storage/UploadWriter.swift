@@ -1,18 +1,28 @@
+import NIOCore
 import OCI
 
-/// The bytes of one upload session, held by one request at a time: appends are
-/// buffered (1 MiB) and hashed as they arrive, so a blob is never re-read to hash it.
-public final class UploadWriter: @unchecked Sendable {
-    public let id: UploadID
-    public let repository: RepositoryName
+/// The bytes of one upload session while one request holds it. Bytes are hashed as they
+/// arrive (a blob is never re-read to hash it) and kept as the buffers they came in, up
+/// to 1 MiB, which are then written in one job on the blocking thread pool: no copy into
+/// a buffer of our own, and no `write(2)` on the concurrency pool.
+///
+/// Only `Registry.withUploadSession` makes one, and only the task running that request
+/// uses it: it is a value, so it cannot be shared.
+struct UploadWriter {
+    let id: UploadID
+    let repository: RepositoryName
     let file: DiskFile
-    var hasher: DigestHasher
-    /// Bytes written to the file plus bytes in the buffer.
-    public private(set) var offset: Int64
+    private(set) var hasher: DigestHasher
+    /// Bytes written to the file plus bytes pending.
+    private(set) var offset: Int64
     /// The offset when this request took the session; an aborted request goes back to it.
-    public let startOffset: Int64
-    private var buffer: [UInt8]
-    private static let bufferSize = 1 << 20
+    let startOffset: Int64
+    /// What happens to the session if the request fails from here on.
+    var onFailure = UploadFailure.rollBack
+
+    private var pending: [ByteBuffer] = []
+    private var pendingBytes = 0
+    private static let flushSize = 1 << 20
     /// Bytes in the file, and how far the kernel has been asked to write them back:
     /// writeback starts every 8 MiB while the body arrives, so the fsync that makes
     /// the blob durable finds almost nothing left to write.
@@ -20,52 +30,57 @@ public final class UploadWriter: @unchecked Sendable {
     private var writebackOffset: Int64
     private static let writebackInterval: Int64 = 8 << 20
 
-    init(id: UploadID, repository: RepositoryName, file: DiskFile, hasher: DigestHasher, offset: Int64) {
+    init(id: UploadID, repository: RepositoryName, state: UploadSessions.State) {
         self.id = id
         self.repository = repository
-        self.file = file
-        self.hasher = hasher
-        self.offset = offset
-        self.startOffset = offset
-        fileSize = offset
-        writebackOffset = offset
-        buffer = []
-        buffer.reserveCapacity(Self.bufferSize)
+        file = state.file
+        hasher = state.hasher
+        offset = state.offset
+        startOffset = state.offset
+        fileSize = state.offset
+        writebackOffset = state.offset
     }
 
-    public var bytesThisRequest: Int64 { offset - startOffset }
+    var bytesThisRequest: Int64 { offset - startOffset }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard bytes.count > 0 else { return }
-        hasher.update(bytes)
-        offset += Int64(bytes.count)
-        if buffer.count + bytes.count > Self.bufferSize {
-            try flush()
+    /// The state the session keeps between requests.
+    var state: UploadSessions.State { .init(file: file, hasher: hasher, offset: offset) }
+
+    mutating func append(_ buffer: ByteBuffer) async throws {
+        guard buffer.readableBytes > 0 else { return }
+        buffer.withUnsafeReadableBytes { hasher.update($0) }
+        offset += Int64(buffer.readableBytes)
+        pending.append(buffer)
+        pendingBytes += buffer.readableBytes
+        if pendingBytes >= Self.flushSize { try await flush() }
+    }
+
+    /// Writes the pending buffers to the file.
+    mutating func flush() async throws {
+        guard pendingBytes > 0 else { return }
+        let buffers = pending, file = self.file
+        let writeback = fileSize + Int64(pendingBytes) - writebackOffset >= Self.writebackInterval
+            ? (offset: writebackOffset, count: fileSize + Int64(pendingBytes) - writebackOffset) : nil
+        try await BlockingIO.run {
+            for buffer in buffers {
+                try buffer.withUnsafeReadableBytes { try file.writeAll($0) }
+            }
+            if let writeback { file.startWriteback(offset: writeback.offset, count: writeback.count) }
         }
-        if bytes.count >= Self.bufferSize {
-            try file.writeAll(bytes)
-            fileWritten(bytes.count)
-        } else {
-            buffer.append(contentsOf: bytes)
-        }
+        fileSize += Int64(pendingBytes)
+        if let writeback { writebackOffset += writeback.count }
+        pending.removeAll(keepingCapacity: true)
+        pendingBytes = 0
     }
+}
 
-    public func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in try write(raw) }
-    }
-
-    func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { raw in try file.writeAll(raw) }
-        fileWritten(buffer.count)
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    private func fileWritten(_ count: Int) {
-        fileSize += Int64(count)
-        if fileSize - writebackOffset >= Self.writebackInterval {
-            file.startWriteback(offset: writebackOffset, count: fileSize - writebackOffset)
-            writebackOffset = fileSize
-        }
-    }
+/// What a failed request does to its upload session.
+enum UploadFailure {
+    /// Cut the bytes this request wrote: the session is exactly as before the request.
+    case rollBack
+    /// The session's file became a blob file (a restore whose commit failed): it must not
+    /// be cut; the session forgets it and the next request finds the session gone.
+    case forget
+    /// The session ends: its row and its file go (a monolithic upload, a digest mismatch).
+    case cancel
 }

@@ -38,7 +38,7 @@ struct BlobController: Sendable {
             ranges = requested
             status = .partialContent
         }
-        let body: (DiskFile) -> ResponseBody
+        let body: (BlobReader) -> ResponseBody
         if ranges.count > 1 {
             let parts = MultipartByteRanges(ranges: ranges, size: blob.size, partContentType: Self.contentType)
             headers[.contentType] = parts.contentType
@@ -53,7 +53,7 @@ struct BlobController: Sendable {
             body = { BlobBodyWriter.body($0, range: range) }
         }
         guard request.method != .head else { return Response(status: status, headers: headers) }
-        return Response(status: status, headers: headers, body: body(try registry.openBlobFile(digest)))
+        return Response(status: status, headers: headers, body: body(try await registry.openBlob(digest)))
     }
 
     func delete(_ request: Request, context: RegistryRequestContext, name: String, digest rawDigest: String) async throws -> Response {

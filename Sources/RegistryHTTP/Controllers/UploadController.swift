@@ -30,22 +30,9 @@ struct UploadController: Sendable {
             }
         } else if let rawDigest = query["digest"] {
             let digest = try RequestParsing.digest(String(rawDigest))
-            let id = try await registry.startUpload(repository, audit: audit)
-            let writer = try await registry.beginAppend(repository, id, algorithm: digest.algorithm)
-            do {
-                try await receive(request, into: writer, range: nil)
-            } catch {
-                await registry.abortAppend(writer)
-                try? await registry.cancelUpload(repository, id, audit: audit)
-                throw error
-            }
-            do {
-                return created(repository, try await registry.finishUpload(writer, digest: digest, audit: audit))
-            } catch {
-                // A monolithic upload leaves no session behind (a digest mismatch already removed it).
-                try? await registry.cancelUpload(repository, id, audit: audit)
-                throw error
-            }
+            let body = try UploadRequestBody(request)
+            let blob = try await registry.pushBlob(repository, digest: digest, length: body.chunk.length, body: body, audit: audit)
+            return created(repository, blob)
         }
         let id = try await registry.startUpload(repository, audit: audit)
         return Response(status: .accepted, headers: sessionHeaders(repository, id, size: 0))
@@ -59,16 +46,9 @@ struct UploadController: Sendable {
     private func append(_ request: Request, name: String, id rawID: String) async throws -> Response {
         let repository = try RequestParsing.repository(name)
         let id = try RequestParsing.uploadID(rawID)
-        let range = try RequestParsing.contentRange(request)
-        let writer = try await registry.beginAppend(repository, id, expectedOffset: range?.lowerBound)
-        do {
-            try await receive(request, into: writer, range: range)
-        } catch {
-            await registry.abortAppend(writer)
-            throw error
-        }
-        try await registry.endAppend(writer)
-        return Response(status: .accepted, headers: sessionHeaders(repository, id, size: writer.offset))
+        let body = try UploadRequestBody(request)
+        let size = try await registry.appendUpload(repository, id, chunk: body.chunk, body: body)
+        return Response(status: .accepted, headers: sessionHeaders(repository, id, size: size))
     }
 
     /// `PUT ?digest=`: the last chunk (optional) and completion.
@@ -83,15 +63,8 @@ struct UploadController: Sendable {
             throw OCIError(.digestInvalid, detail: "the digest query parameter is required to complete an upload")
         }
         let digest = try RequestParsing.digest(String(rawDigest))
-        let range = try RequestParsing.contentRange(request)
-        let writer = try await registry.beginAppend(repository, id, expectedOffset: range?.lowerBound, algorithm: digest.algorithm)
-        do {
-            try await receive(request, into: writer, range: range)
-        } catch {
-            await registry.abortAppend(writer)
-            throw error
-        }
-        let blob = try await registry.finishUpload(writer, digest: digest, audit: audit)
+        let body = try UploadRequestBody(request)
+        let blob = try await registry.finishUpload(repository, id, digest: digest, chunk: body.chunk, body: body, audit: audit)
         return created(repository, blob)
     }
 
@@ -107,31 +80,6 @@ struct UploadController: Sendable {
         let id = try RequestParsing.uploadID(rawID)
         try await registry.cancelUpload(repository, id, audit: context.audit(request))
         return Response(status: .noContent, headers: [.contentLength: "0"])
-    }
-
-    /// Streams the request body into the session while it is hashed. The body must
-    /// match `Content-Length` and the chunk's `Content-Range` when they are given. A blob
-    /// that would pass `storage.max_blob_size` is refused as soon as that is known: from
-    /// the headers, or at the chunk that crosses the limit, never after buffering the rest.
-    private func receive(_ request: Request, into writer: UploadWriter, range: ClosedRange<Int64>?) async throws {
-        let declared = try RequestParsing.contentLength(request)
-        if let range, let declared, declared != Int64(range.count) {
-            throw OCIError(.rangeInvalid, detail: "Content-Range covers \(range.count) bytes but Content-Length is \(declared)")
-        }
-        let limit = admission.maxBlobSize ?? .max
-        if let declared, declared > limit - writer.offset { throw admission.blobTooLarge() }
-        if let range, range.upperBound >= limit { throw admission.blobTooLarge() }
-        for try await buffer in request.body {
-            if Int64(buffer.readableBytes) > limit - writer.offset { throw admission.blobTooLarge() }
-            try buffer.withUnsafeReadableBytes { raw in try writer.write(raw) }
-        }
-        let received = writer.bytesThisRequest
-        if let declared, declared != received {
-            throw RegistryError.sizeInvalid("received \(received) bytes, Content-Length said \(declared)")
-        }
-        if let range, Int64(range.count) != received {
-            throw OCIError(.rangeInvalid, detail: "received \(received) bytes for Content-Range \(range.lowerBound)-\(range.upperBound)")
-        }
     }
 
     private func sessionHeaders(_ repository: RepositoryName, _ id: UploadID, size: Int64) -> HTTPFields {

@@ -72,16 +72,6 @@ struct WriteAdmission: Sendable {
         defer { uploads.release() }
         return try await body()
     }
-
-    /// The largest blob accepted, with the error for one that is larger.
-    var maxBlobSize: Int64? { limits.maxBlobSize > 0 ? limits.maxBlobSize : nil }
-
-    func blobTooLarge() -> OCIError {
-        // 413 with SIZE_INVALID, as for a manifest over its limit: the spec's code for a
-        // length the registry will not take, with the status that says "too large".
-        OCIError(.sizeInvalid, status: .contentTooLarge, message: "blob too large",
-                 detail: "the limit is \(limits.maxBlobSize) bytes (storage.max_blob_size)")
-    }
 }
 
 /// Requests receiving upload data right now.
