@@ -19,20 +19,12 @@ public enum GCCommandRunner {
         logger.logLevel = .warning
         let registry = try Registry.open(configuration: configuration, logger: logger)
         let collector = GarbageCollector(registry: registry, logger: logger)
-        // One checkpoint at the end instead of one per 1,000 WAL pages: each costs two
-        // fsyncs, which dominated a run on a busy disk. A dry run writes next to nothing.
-        try await registry.database.pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
-        }
-        defer {
-            try? registry.database.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
-        }
         let stderrIsTerminal: Bool = isatty(2) != 0
         let onTerminal = stderrIsTerminal && !flags.json
         let progress: (@Sendable (String) -> Void)? = onTerminal ? showProgress : nil
         let report: GCReport
         do {
-            report = try await collector.run(options, progress: progress)
+            report = try await registry.withOneCheckpoint { try await collector.run(options, progress: progress) }
         } catch let error as GCError {
             FileHandle.standardError.write(Data("registry-gc: \(error)\n".utf8))
             throw ExitCode(leaseHeldExitCode)

@@ -7,8 +7,11 @@ import OCI
 /// inside the write transaction that inserts or deletes its row).
 public final class Registry: Sendable {
     public let configuration: RegistryConfiguration
-    public let database: RegistryDatabase
-    public let store: BlobStore
+    /// The metadata and the files: only `Registry` and the RegistryCore types it owns
+    /// touch them; everything else calls the intent-named operations below and in the
+    /// `Registry+*.swift` files.
+    let database: RegistryDatabase
+    let store: BlobStore
     let sessions: UploadSessions
     /// Manifest pulls waiting to be written to the audit trail.
     public let pulls: PullRecorder
@@ -26,17 +29,38 @@ public final class Registry: Sendable {
         store = BlobStore(paths: paths, syncWrites: configuration.syncWrites)
         try store.createDirectories()
         database = try RegistryDatabase(path: paths.database, busyTimeout: configuration.databaseBusyTimeout, metrics: metrics)
+        try database.refuseNewerSchema(path: paths.database)
         pulls = PullRecorder(database: database)
     }
 
     /// Creates the directories and applies pending migrations.
     public static func open(configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage")) throws -> Registry {
         let registry = try Registry(configuration: configuration, logger: logger)
-        let applied = try registry.database.migrate()
+        let applied = try registry.migrate()
         if !applied.isEmpty {
             logger.info("applied migrations", metadata: ["migrations": "\(applied.joined(separator: ", "))"])
         }
         return registry
+    }
+
+    /// Applies every migration not yet recorded, in file-name order; returns those applied.
+    @discardableResult
+    public func migrate() throws -> [String] {
+        try database.migrate()
+    }
+
+    /// Migrations this binary knows that the database lacks.
+    public func pendingMigrations() throws -> [String] {
+        try database.pendingMigrations()
+    }
+
+    /// Where the data directory's parts are.
+    public var paths: StoragePaths { store.paths }
+
+    /// For the end of a shutdown whose time is up: statements waiting for another
+    /// connection's lock give up at once (a 503) instead of waiting out the busy timeout.
+    public func stopWaitingForLocks() {
+        database.stopWaitingForLocks()
     }
 
     /// The lease an unreferenced blob gets: `now + gc delay`, as SQL text.

@@ -34,7 +34,7 @@ struct Check: AsyncParsableCommand {
         let report: CheckReport
         do {
             let (configuration, registry, logger) = try StoreCommand.open(store, label: "stowage.check")
-            let pending = try registry.database.pendingMigrations()
+            let pending = try registry.pendingMigrations()
             guard pending.isEmpty else {
                 throw CheckCommandError("the database lacks migrations \(pending.joined(separator: ", ")): run `registry migrate` (or start the server) first")
             }

@@ -10,7 +10,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let configuration = try store.configuration()
         let registry = try Registry(configuration: configuration)
-        let applied = try registry.database.migrate()
+        let applied = try registry.migrate()
         print(applied.isEmpty ? "database is up to date" : "applied: \(applied.joined(separator: ", "))")
     }
 }

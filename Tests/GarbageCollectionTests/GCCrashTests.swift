@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import OCI
-import RegistryCore
+@testable import RegistryCore
 import Testing
 import TestSupport
 

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import OCI
-import RegistryCore
+@testable import RegistryCore
 import Testing
 
 /// `--dry-run`: reports exactly what a real run would delete and changes nothing but

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import OCI
-import RegistryCore
+@testable import RegistryCore
 import Testing
 import TestSupport
 
@@ -39,7 +39,7 @@ final class GCStore: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    var paths: StoragePaths { registry.store.paths }
+    var paths: StoragePaths { registry.paths }
     var pool: DatabasePool { registry.database.pool }
 
     // MARK: Pushing

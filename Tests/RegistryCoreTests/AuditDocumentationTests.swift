@@ -44,7 +44,7 @@ struct AuditDocumentationTests {
     @Test("each documented query runs and prints what the page shows")
     func queries() async throws {
         let fixture = try await AuditFixture()
-        let database = fixture.registry.store.paths.database
+        let database = fixture.registry.paths.database
         var text = try String(contentsOf: Self.page, encoding: .utf8)
         let examples = Self.examples(in: text)
         #expect(examples.count >= 12, "docs/audit.md should answer at least a dozen questions")
@@ -67,7 +67,7 @@ struct AuditDocumentationTests {
     @Test("the audit trail answers who pushed, who deleted, and what GC reclaimed")
     func answers() async throws {
         let fixture = try await AuditFixture()
-        let database = fixture.registry.store.paths.database
+        let database = fixture.registry.paths.database
         let pushedBy = try QueryResult.run(
             "SELECT pushed_by FROM image_inventory WHERE repository = 'team/app' AND tag = 'latest'", databasePath: database)
         #expect(pushedBy.rows == [["bob"]])
@@ -87,9 +87,9 @@ struct AuditDocumentationTests {
     func readOnly() async throws {
         let fixture = try await AuditFixture()
         #expect(throws: (any Error).self) {
-            try QueryResult.run("DELETE FROM tags", databasePath: fixture.registry.store.paths.database)
+            try QueryResult.run("DELETE FROM tags", databasePath: fixture.registry.paths.database)
         }
-        let tags = try QueryResult.run("SELECT COUNT(*) FROM tags", databasePath: fixture.registry.store.paths.database)
+        let tags = try QueryResult.run("SELECT COUNT(*) FROM tags", databasePath: fixture.registry.paths.database)
         #expect(tags.rows == [["4"]])
     }
 }

@@ -33,6 +33,37 @@ struct MigrationTests {
         let journal = try database.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
+
+    @Test("a database upgraded by a newer Stowage is refused, naming the migrations this binary lacks; serve does not start")
+    func newerSchemaRefused() throws {
+        let directory = try TemporaryDirectory()
+        var configuration = RegistryConfiguration()
+        configuration.dataDirectory = directory.path
+        configuration.syncWrites = false
+        _ = try Registry.open(configuration: configuration)
+        let path = StoragePaths(root: directory.path).database
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "INSERT INTO schema_migrations(version) VALUES ('9999_from_a_newer_version')") }
+        try queue.close()
+
+        #expect(throws: SchemaError.newerThanBinary(path: path, unknown: ["9999_from_a_newer_version"])) {
+            try Registry.open(configuration: configuration)
+        }
+        let serve = Process()
+        serve.executableURL = Self.packageRoot.appendingPathComponent(".build/debug/registry")
+        serve.arguments = ["serve", "--data-dir", directory.path, "--listen", "127.0.0.1:0"]
+        let stderr = Pipe()
+        serve.standardError = stderr
+        serve.standardOutput = FileHandle.nullDevice
+        try serve.run()
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus != 0)
+        #expect(message.contains("9999_from_a_newer_version") && message.contains("newer version"), "\(message)")
+        // Nothing was written: the record of the newer migration is still there, alone.
+        let versions = try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT version FROM schema_migrations") }
+        #expect(versions == Migrations.all.map(\.identifier) + ["9999_from_a_newer_version"])
+    }
 }
 
 /// A directory under the system's temporary folder, removed when the value goes.

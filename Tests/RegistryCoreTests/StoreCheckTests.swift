@@ -240,7 +240,7 @@ final class CheckStore: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
-    var paths: StoragePaths { registry.store.paths }
+    var paths: StoragePaths { registry.paths }
 
     func check(verifyDigests: Bool = false, repair: Bool = false) async throws -> CheckReport {
         var options = CheckOptions(recentWindow: .seconds(3600))

@@ -93,7 +93,7 @@ struct ConnectionLimitTests {
     @Test("abandoned upload sessions do not keep a file descriptor each")
     func abandonedSessionsAreBounded() async throws {
         try await withLiveRegistry { registry, client in
-            let uploads = registry.store.paths.uploadsDirectory
+            let uploads = registry.paths.uploadsDirectory
             for i in 0..<150 {
                 let location = try await client.startUpload("conn/abandoned")
                 let response = try await client.send(.patch, location, body: Array("chunk \(i)".utf8))

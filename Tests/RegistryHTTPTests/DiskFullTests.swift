@@ -90,7 +90,7 @@ struct DiskFullTests {
                 // The server is up, what failed is not visible, no partial upload is left
                 #expect(try await r.get("/v2/").status == .ok)
                 expectHeadError(try await r.head(failure.path), .notFound)
-                #expect(try FileManager.default.contentsOfDirectory(atPath: registry.store.paths.uploadsDirectory).isEmpty)
+                #expect(try FileManager.default.contentsOfDirectory(atPath: registry.paths.uploadsDirectory).isEmpty)
                 // Every acknowledged image is intact
                 for image in images {
                     #expect(try await r.head("/v2/fill/manifests/\(image.manifest)").status == .ok)
@@ -98,7 +98,7 @@ struct DiskFullTests {
                     #expect(response.status == .ok && sha256(response.bytes) == image.layer)
                 }
                 // The database is sound
-                let check = try QueryResult.run("PRAGMA integrity_check", databasePath: registry.store.paths.database)
+                let check = try QueryResult.run("PRAGMA integrity_check", databasePath: registry.paths.database)
                 #expect(check.rows == [["ok"]])
                 // When some images are deleted and collected, pushes are accepted again
                 for image in images.prefix(4) {

@@ -12,7 +12,7 @@ import TestSupport
 /// This process's descriptors open on the session's upload file.
 private func openDescriptors(_ registry: Registry, _ location: String) throws -> Int {
     let id = try #require(location.split(separator: "/").last.map(String.init))
-    let path = "\(registry.store.paths.uploadsDirectory)/\(id)"
+    let path = "\(registry.paths.uploadsDirectory)/\(id)"
     let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
     return fds.filter { fd in
         let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? ""

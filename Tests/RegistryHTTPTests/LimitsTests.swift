@@ -7,7 +7,7 @@ import TestSupport
 
 /// Files in the store's uploads/ directory: a refused upload must leave none behind.
 private func uploadFiles(_ registry: Registry) -> [String] {
-    (try? FileManager.default.contentsOfDirectory(atPath: registry.store.paths.uploadsDirectory)) ?? []
+    (try? FileManager.default.contentsOfDirectory(atPath: registry.paths.uploadsDirectory)) ?? []
 }
 
 @Suite("Limits: blob size, concurrent uploads, upload session timeout")

@@ -3,7 +3,7 @@ import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import OCI
-import RegistryCore
+@testable import RegistryCore
 import Testing
 import TestSupport
 
@@ -33,7 +33,7 @@ struct LostFileBlobTests {
         try await withLiveRegistry { registry, r in
             let bytes = randomBytes(4000)
             let digest = try await r.pushBlob("source", bytes)
-            let path = registry.store.paths.blob(try #require(Digest(digest)))
+            let path = registry.paths.blob(try #require(Digest(digest)))
             try FileManager.default.removeItem(atPath: path)
 
             let mount = try await r.send(.post, "/v2/target/blobs/uploads/?mount=\(digest)&from=source")
@@ -49,7 +49,7 @@ struct LostFileBlobTests {
         try await withLiveRegistry { registry, r in
             let bytes = randomBytes(5000)
             let digest = try await r.pushBlob("alpha", bytes)
-            let path = registry.store.paths.blob(try #require(Digest(digest)))
+            let path = registry.paths.blob(try #require(Digest(digest)))
             try FileManager.default.removeItem(atPath: path)
 
             expectHeadError(try await r.head("/v2/alpha/blobs/\(digest)"), .notFound)
@@ -67,7 +67,7 @@ struct LostFileBlobTests {
         try await withLiveRegistry { registry, r in
             let bytes = randomBytes(3 << 20)
             let digest = try await r.pushBlob("alpha", bytes)
-            let path = registry.store.paths.blob(try #require(Digest(digest)))
+            let path = registry.paths.blob(try #require(Digest(digest)))
             for round in 0..<3 {
                 try FileManager.default.removeItem(atPath: path)
                 let first = try await r.uploadWithoutFinishing("alpha", bytes)
@@ -81,7 +81,7 @@ struct LostFileBlobTests {
                 #expect(sha256(try await r.get("/v2/beta/blobs/\(digest)").bytes) == digest, "round \(round)")
             }
             // Neither session left its bytes behind.
-            #expect(try FileManager.default.contentsOfDirectory(atPath: registry.store.paths.uploadsDirectory).isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: registry.paths.uploadsDirectory).isEmpty)
         }
     }
 
@@ -91,7 +91,7 @@ struct LostFileBlobTests {
             let bytes = randomBytes(4000)
             let digest = try await r.pushBlob("alpha", bytes)
             let blob = try #require(Digest(digest))
-            let directory = registry.store.paths.blobDirectory(blob)
+            let directory = registry.paths.blobDirectory(blob)
             // The blob's directory is replaced by a plain file: nothing can be created in it
             // (even as root, where permissions would not stop the write).
             try FileManager.default.removeItem(atPath: directory)
@@ -106,7 +106,7 @@ struct LostFileBlobTests {
             try FileManager.default.removeItem(atPath: directory)
             let put = try await r.send(.put, "\(location)?digest=\(digest)")
             #expect(put.status == .created, "\(put.text)")
-            #expect(fileDigest(registry.store.paths.blob(blob)) == digest)
+            #expect(fileDigest(registry.paths.blob(blob)) == digest)
             #expect(sha256(try await r.get("/v2/alpha/blobs/\(digest)").bytes) == digest)
         }
     }
@@ -117,7 +117,7 @@ struct LostFileBlobTests {
             let bytes = randomBytes(4000)
             let digest = try await r.pushBlob("alpha", bytes)
             let blob = try #require(Digest(digest))
-            let path = registry.store.paths.blob(blob)
+            let path = registry.paths.blob(blob)
             try FileManager.default.removeItem(atPath: path)
             // The upload's last statement (its audit row) fails, after the file was moved.
             try await registry.database.pool.write { db in

@@ -81,7 +81,7 @@ struct ReadOnlyTests {
                 #expect(report.blobs.map(\.digest) == [digest], "the dry run sees the garbage")
                 // The blob is still there.
                 #expect(try await r.head("/v2/garbage/blobs/\(digest)").status == .ok)
-                #expect(FileManager.default.fileExists(atPath: registry.store.paths.blob(try #require(Digest(digest)))))
+                #expect(FileManager.default.fileExists(atPath: registry.paths.blob(try #require(Digest(digest)))))
             }
         }
     }

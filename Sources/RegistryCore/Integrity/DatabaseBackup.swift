@@ -104,7 +104,7 @@ public final class DatabaseBackup: Sendable {
             progress?("copying the database")
             // VACUUM INTO runs its own read transaction on a reader connection: one
             // consistent snapshot, and writers are never blocked.
-            try await registry.database.pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [partial]) }
+            try await registry.copyDatabase(to: partial)
             try keeper.check()
             let digests = try finishCopy(partial, report: &report)
             try await options.afterDatabaseCopy?()

@@ -4,11 +4,11 @@ import Migrations
 /// The SQLite database: one WAL `DatabasePool` (one writer, a pool of readers),
 /// migrated on open. Several processes (the server, `registry-gc`) may open it; they
 /// serialize on SQLite's write lock and wait up to the busy timeout.
-public final class RegistryDatabase: Sendable {
-    public let pool: DatabasePool
+final class RegistryDatabase: Sendable {
+    let pool: DatabasePool
     private let lockWaits = LockWaitCancellation()
 
-    public init(path: String, busyTimeout: Duration = .seconds(10), readOnly: Bool = false, metrics: RegistryMetrics? = nil) throws {
+    init(path: String, busyTimeout: Duration = .seconds(10), readOnly: Bool = false, metrics: RegistryMetrics? = nil) throws {
         pool = try DatabasePool(path: path, configuration: Self.makeConfiguration(
             busyTimeout: busyTimeout, readOnly: readOnly, metrics: metrics, lockWaits: lockWaits))
     }
@@ -17,7 +17,7 @@ public final class RegistryDatabase: Sendable {
     /// (SQLITE_BUSY, a 503) instead of waiting out the busy timeout. For the end of a
     /// shutdown whose time is up: the services must return before the service group's
     /// cancellation deadline, or the process is killed without closing the database.
-    public func stopWaitingForLocks() {
+    func stopWaitingForLocks() {
         lockWaits.cancel()
     }
 
@@ -47,7 +47,7 @@ public final class RegistryDatabase: Sendable {
     /// Applies every migration not yet recorded in `schema_migrations`, each in its
     /// own transaction, in file-name order. Returns the identifiers applied.
     @discardableResult
-    public func migrate() throws -> [String] {
+    func migrate() throws -> [String] {
         try pool.barrierWriteWithoutTransaction { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -73,8 +73,20 @@ public final class RegistryDatabase: Sendable {
         }
     }
 
+    /// Refuses a database that has migrations this binary does not know: it was written
+    /// by a newer Stowage, and this one would misread or damage it (GRDB's migrator
+    /// calls it `hasBeenSuperseded`).
+    func refuseNewerSchema(path: String) throws {
+        let known = Set(Migrations.all.map(\.identifier))
+        let unknown = try pool.read { db in
+            guard try db.tableExists("schema_migrations") else { return [String]() }
+            return try String.fetchAll(db, sql: "SELECT version FROM schema_migrations ORDER BY version").filter { !known.contains($0) }
+        }
+        guard unknown.isEmpty else { throw SchemaError.newerThanBinary(path: path, unknown: unknown) }
+    }
+
     /// Whether the schema is at the newest migration this binary knows.
-    public func pendingMigrations() throws -> [String] {
+    func pendingMigrations() throws -> [String] {
         try pool.read { db in
             let exists = try db.tableExists("schema_migrations")
             let done = exists ? Set(try String.fetchAll(db, sql: "SELECT version FROM schema_migrations")) : []
@@ -94,5 +106,18 @@ extension RegistryError {
             return RegistryError.storageFull("the database could not grow: \(error.message ?? "disk full")")
         }
         return error
+    }
+}
+
+/// A database this binary must not open.
+public enum SchemaError: Error, CustomStringConvertible, Equatable {
+    case newerThanBinary(path: String, unknown: [String])
+
+    public var description: String {
+        switch self {
+        case .newerThanBinary(let path, let unknown):
+            "the database \(path) has migrations this version of Stowage does not know (\(unknown.joined(separator: ", "))): "
+                + "it was upgraded by a newer version. Run that version, or restore the backup taken before the upgrade (docs/upgrading.md)"
+        }
     }
 }

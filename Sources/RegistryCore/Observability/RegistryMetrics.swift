@@ -1,6 +1,5 @@
 import CoreMetrics
 import Foundation
-import GRDB
 import Metrics
 import Prometheus
 import Synchronization
@@ -128,37 +127,26 @@ public final class RegistryMetrics: Sendable {
 
     // MARK: Exposition
 
-    /// The Prometheus text exposition, after refreshing the store gauges if they are stale.
-    public func exposition(database: RegistryDatabase) async -> [UInt8] {
-        await refreshStoreGauges(database: database)
+    /// The Prometheus text exposition, after refreshing the store gauges from `counts`
+    /// if they are stale.
+    func exposition(counts: () async throws -> StoreCounts) async -> [UInt8] {
+        await refreshStoreGauges(counts: counts)
         return prometheus.emitToBuffer()
     }
 
-    /// `count(*)` over blobs walks the table, so it runs at most every `storeRefreshInterval`
+    /// Counting the blobs walks the table, so it runs at most every `storeRefreshInterval`
     /// however often Prometheus scrapes; a failed query leaves the last values.
-    func refreshStoreGauges(database: RegistryDatabase) async {
+    func refreshStoreGauges(counts: () async throws -> StoreCounts) async {
         let now = ContinuousClock.now
         let due = lastStoreRefresh.withLock { last -> Bool in
             if let last, now - last < storeRefreshInterval { return false }
             last = now
             return true
         }
-        guard due else { return }
-        let counts = try? await database.pool.read { db -> StoreCounts in
-            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS blobs, total(size) AS bytes FROM blobs")
-            let uploads = try Int.fetchOne(db, sql: "SELECT count(*) FROM uploads") ?? 0
-            return StoreCounts(blobs: row?["blobs"] ?? 0, bytes: row?["bytes"] ?? 0, uploads: uploads)
-        }
-        guard let counts else { return }
+        guard due, let counts = try? await counts() else { return }
         blobsStored.record(counts.blobs)
         blobBytesStored.record(counts.bytes)
         uploadsInProgress.record(counts.uploads)
-    }
-
-    private struct StoreCounts: Sendable {
-        var blobs: Int
-        var bytes: Double
-        var uploads: Int
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

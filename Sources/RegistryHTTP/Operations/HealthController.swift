@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import RegistryCore
 import Synchronization
@@ -37,14 +36,13 @@ struct HealthController: Sendable {
 
     /// One run of the checks.
     func probe() async -> Readiness {
-        let paths = StoragePaths(root: registry.configuration.dataDirectory)
         let readOnly = registry.configuration.readOnly
         var failures: [(check: String, error: String)] = []
-        do { try await Self.checkDatabase(path: paths.database) } catch {
+        do { try await registry.checkDatabaseReadable() } catch {
             failures.append(("database", "\(error)"))
         }
         if !readOnly {
-            do { try Self.checkWritable(directory: paths.root) } catch {
+            do { try await registry.checkStorageWritable() } catch {
                 failures.append(("storage", "\(error)"))
             }
         }
@@ -62,35 +60,6 @@ struct HealthController: Sendable {
     struct Readiness: Sendable {
         var status: HTTPResponse.Status
         var body: String
-    }
-
-    /// A read on a fresh read-only connection to the database file at its configured
-    /// path: proves the file there is the registry's database and readable now (an
-    /// open pooled connection would keep reading a file that was moved or replaced).
-    static func checkDatabase(path: String) async throws {
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(2)
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? queue.close() }
-        _ = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM schema_migrations") }
-    }
-
-    /// Creates, fsyncs and deletes a small file in the data directory.
-    static func checkWritable(directory: String) throws {
-        let probe = "\(directory)/.readyz-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw ProbeError("cannot create \(probe): \(String(cString: strerror(errno)))") }
-        defer { unlink(probe) }
-        let ok = (write(fd, "ok", 2) == 2) && fsync(fd) == 0
-        let code = errno
-        close(fd)
-        guard ok else { throw ProbeError("cannot write \(probe): \(String(cString: strerror(code)))") }
-    }
-
-    struct ProbeError: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
     }
 
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {

@@ -8,15 +8,15 @@ import ServiceLifecycle
 /// once, so requests and GC return long before the group's cancellation deadline
 /// (whose expiry is a `fatalError`, before the database is closed).
 struct LockWaitShutdownService: Service {
-    let database: RegistryDatabase
+    let registry: Registry
 
     func run() async throws {
-        let database = self.database
+        let registry = self.registry
         await withTaskCancellationHandler {
             // Returns at this service's turn in a graceful shutdown, or throws when cancelled.
             try? await gracefulShutdown()
         } onCancel: {
-            database.stopWaitingForLocks()
+            registry.stopWaitingForLocks()
         }
     }
 }

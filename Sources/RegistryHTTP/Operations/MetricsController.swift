@@ -10,7 +10,7 @@ struct MetricsController: Sendable {
 
     func register(on router: Router<RegistryRequestContext>) {
         router.get(RouterPath(path)) { _, _ in
-            let bytes = await registry.metrics.exposition(database: registry.database)
+            let bytes = await registry.metricsPage()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }

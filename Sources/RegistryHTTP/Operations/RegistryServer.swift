@@ -21,7 +21,7 @@ public enum RegistryServer {
         registry: Registry, access: AccessControl, background: [any Service], logger: Logger, accessLog: Logger?
     ) throws -> [any Service] {
         let configuration = registry.configuration
-        var services: [any Service] = [LockWaitShutdownService(database: registry.database)]
+        var services: [any Service] = [LockWaitShutdownService(registry: registry)]
         if configuration.metrics.enabled, !configuration.metrics.listen.isEmpty {
             let (host, port) = try RegistryConfiguration.hostAndPort(configuration.metrics.listen)
             services.append(debugApplication(registry: registry, host: host, port: port, logger: logger))
