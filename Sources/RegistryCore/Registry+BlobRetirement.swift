@@ -37,6 +37,16 @@ import Synchronization
 ///
 /// Nothing else renames or unlinks a file under `blobs/`; upload finish is the one way
 /// in (Registry+Uploads.swift).
+///
+/// No fsync, per file or per batch, and none is needed for the invariant: the commit
+/// itself is not synced either (WAL, `synchronous = NORMAL`), so after a power loss any
+/// mix of lost transactions, renames and unlinks may come back, and each mix resolves
+/// without losing a referenced blob. A lost transaction keeps its rows, so its trash
+/// file (renamed or not) is unjournaled and goes back. A kept transaction whose rename
+/// was lost leaves its file in `blobs/` without a row: an orphan, which `--full`
+/// removes. A lost unlink whose journal row was dropped brings a trash file back
+/// unjournaled: it is restored as an orphan too. The worst outcome is an orphan
+/// file, never a row without its file.
 extension Registry {
     /// The condition a blob must still meet, under the write lock, to be retired. Either
     /// way a digest still journaled (a retirement not yet purged holds its trash name)
