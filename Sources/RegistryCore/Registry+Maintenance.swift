@@ -5,22 +5,14 @@ import GRDB
 extension Registry {
     /// Runs `body` with WAL checkpoints deferred, then checkpoints once: each automatic
     /// checkpoint (every 1,000 pages) costs two fsyncs, which dominated a GC run on a
-    /// busy disk. The checkpoint at the end is passive: it never waits for readers.
+    /// busy disk. The checkpoint at the end is passive and best effort: it never waits
+    /// for readers, and when another process holds the lock the next one does it.
     public func withOneCheckpoint<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         try await database.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384") }
-        let result: T
-        do {
-            result = try await body()
-        } catch {
-            try? await checkpoint()
-            throw error
-        }
-        try await checkpoint()
-        return result
-    }
-
-    private func checkpoint() async throws {
-        try await database.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        _ = try? await database.pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        return try result.get()
     }
 
     /// Writes a consistent copy of the database to `path` (`VACUUM INTO`): one read

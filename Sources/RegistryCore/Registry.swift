@@ -130,16 +130,11 @@ extension Registry {
         return id
     }
 
+    /// A client's (or the system's) change, in `AuditTrail`'s one writer.
     static func recordAudit(
         _ db: Database, _ audit: AuditContext, action: String, repository: RepositoryName?,
         tag: String? = nil, digest: String? = nil, size: Int64? = nil
     ) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO audit_events(actor, action, repository, tag, digest, size, client_address, user_agent, request_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                audit.actor, action, repository?.value, tag, digest, size,
-                audit.clientAddress, audit.userAgent, audit.requestID,
-            ])
+        try AuditTrail.record(db, AuditEvent(action, by: audit, repository: repository?.value, tag: tag, digest: digest, size: size))
     }
 }

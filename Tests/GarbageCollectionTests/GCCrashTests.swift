@@ -13,17 +13,20 @@ struct GCCrashTests {
     static let rounds = 10
     static let imagesPerRound = 24
 
+    /// With `--full`, so that the orphan files planted each round go the same way
+    /// (retired, journaled, recovered) and must be gone after the next completed run.
     @Test(.timeLimit(.minutes(15)))
     func killedCollectorLosesNothingAndTheNextRunCompletes() async throws {
         let gc = try builtExecutable("registry-gc")
         let store = try GCStore(gcDelay: .milliseconds(10))
-        let arguments = ["--data-dir", store.directory, "--delay", "0s", "--delete-untagged", "--batch-size", "1"]
+        let arguments = ["--data-dir", store.directory, "--delay", "0s", "--delete-untagged", "--full", "--batch-size", "1"]
         var kept: [(PushedManifest, String)] = []
         var kills = 0, completedBeforeKill = 0, killedAfterLease = 0, killedMidSweep = 0, leftInTrash = 0
         var killDelays: [Int] = []
 
         for round in 0..<Self.rounds {
             kept += try await populate(store, round: round)
+            let orphans = try (0..<3).map { _ in try store.plantOrphanFile(ageSeconds: 7200) }
             try await Task.sleep(for: .milliseconds(50))
             for _ in 0..<Int.random(in: 1...3) {
                 let runsBefore = try await store.count("SELECT count(*) FROM gc_runs")
@@ -60,6 +63,8 @@ struct GCCrashTests {
             let next = try await ChildProcess.run(gc, arguments)
             #expect(next.status == 0, "the run after a killed one must complete; exit \(next.status): \(next.stderr)")
             try await expectCollectedAndConsistent(store, kept: kept, context: "round \(round)")
+            let left = orphans.filter { FileManager.default.fileExists(atPath: $0) }
+            #expect(left.isEmpty, "round \(round): orphan files left after a completed --full run: \(left)")
         }
 
         let unfinished = try await store.count("SELECT count(*) FROM gc_runs WHERE status = 'running'")

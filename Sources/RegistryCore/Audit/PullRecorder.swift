@@ -59,10 +59,6 @@ public final class PullRecorder: Sendable {
 
     private func write(_ pulls: [Pull]) async throws {
         try await database.pool.write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO audit_events(occurred_at, actor, action, repository, tag, digest, client_address, user_agent, request_id)
-                VALUES (strftime('%Y-%m-%d %H:%M:%f', 'now'), ?, 'manifest.pull', ?, ?, ?, ?, ?, ?)
-                """)
             let touchManifest = try db.cachedStatement(sql: """
                 UPDATE manifests SET last_pulled_at = strftime('%Y-%m-%d %H:%M:%f', 'now')
                 WHERE digest = ? AND repository_id = (SELECT id FROM repositories WHERE name = ?)
@@ -71,12 +67,10 @@ public final class PullRecorder: Sendable {
                 UPDATE tags SET last_pulled_at = strftime('%Y-%m-%d %H:%M:%f', 'now')
                 WHERE name = ? AND repository_id = (SELECT id FROM repositories WHERE name = ?)
                 """)
-            for pull in pulls {
-                try insert.execute(arguments: [
-                    pull.audit.actor, pull.repository.value, pull.tag, pull.digest.description,
-                    pull.audit.clientAddress, pull.audit.userAgent, pull.audit.requestID,
-                ])
-            }
+            try AuditTrail.record(db, pulls.lazy.map { pull in
+                AuditEvent("manifest.pull", by: pull.audit, repository: pull.repository.value, tag: pull.tag,
+                           digest: pull.digest.description)
+            })
             // One update per distinct manifest and tag, however many pulls.
             for (repository, digest) in Set(pulls.map { PairKey($0.repository.value, $0.digest.description) }).map(\.pair) {
                 try touchManifest.execute(arguments: [digest, repository])
@@ -107,11 +101,6 @@ extension Registry {
     @discardableResult
     public func pruneAuditEvents() async throws -> Int {
         guard let retention = configuration.auditRetention else { return 0 }
-        return try await write { db in
-            try db.execute(sql: """
-                DELETE FROM audit_events WHERE occurred_at < strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(Int(retention.seconds)) seconds')
-                """)
-            return db.changesCount
-        }
+        return try await write { db in try AuditTrail.prune(db, olderThan: retention) }
     }
 }

@@ -36,9 +36,3 @@ struct GCMetrics: Sendable {
         duration.recordMilliseconds(report.durationMilliseconds)
     }
 }
-
-extension Metrics.Timer {
-    func recordSeconds(_ seconds: Double) {
-        recordNanoseconds(Int64(seconds * 1e9))
-    }
-}

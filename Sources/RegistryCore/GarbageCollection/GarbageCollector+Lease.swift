@@ -63,10 +63,41 @@ extension GarbageCollector {
         guard db.changesCount > 0 else { throw GCError.leaseLost(holder: holder) }
     }
 
-    func releaseLease(_ holder: String) {
-        _ = try? database.write { db in
-            try db.execute(sql: "DELETE FROM gc_lease WHERE id = 1 AND holder = ?", arguments: [holder])
+    /// Runs `body` holding the collector lease, and gives the lease back on every way
+    /// out of it: return, error and cancellation alike. The one way to hold the lease,
+    /// so no caller pairs acquire and release by hand.
+    func withLease<T>(duration: Int = leaseDuration, _ body: (String) async throws -> T) async throws -> T {
+        let holder = try await acquireLease(duration: duration)
+        return try await holding(holder) { try await body(holder) }
+    }
+
+    /// Runs `body`, then releases the lease `holder` (taken by `acquireLease`), however
+    /// `body` ends.
+    func holding<T>(_ holder: String, _ body: () async throws -> T) async throws -> T {
+        let value: T
+        do {
+            value = try await body()
+        } catch {
+            await releaseLease(holder)
+            throw error
         }
+        await releaseLease(holder)
+        return value
+    }
+
+    /// Deletes the lease row if it is still `holder`'s. An async write on GRDB's writer
+    /// queue, never a blocking pool call on a cooperative thread. It runs in a task of its
+    /// own: GRDB aborts the database work of a cancelled task, and a collector stopped by
+    /// a shutdown must still let the next one start at once. A failure (a busy database)
+    /// leaves the row to expire (`leaseDuration`), or to be taken over as soon as this
+    /// process has exited.
+    func releaseLease(_ holder: String) async {
+        let registry = self.registry
+        await Task {
+            _ = try? await registry.write { db in
+                try db.execute(sql: "DELETE FROM gc_lease WHERE id = 1 AND holder = ?", arguments: [holder])
+            }
+        }.value
     }
 
     private static func isAlive(_ holder: String, localHost: String) -> Bool {

@@ -7,12 +7,11 @@ extension GarbageCollector {
     /// listing it on every run is cheap (it is not a walk of `blobs/`).
     func orphanUploadFiles(olderThan delay: Duration) async throws -> [UploadID] {
         let paths = store.paths
-        let names = DirectoryListing.names(paths.uploadsDirectory)
+        let names = await Registry.blocking { DirectoryListing.names(paths.uploadsDirectory) }
         guard !names.isEmpty else { return [] }
         let owned = try await registry.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM uploads")) }
-        return names.filter { !owned.contains($0) }.compactMap(UploadID.init).filter {
-            (DirectoryListing.age(paths.upload($0)) ?? 0) > delay.seconds
-        }
+        let unowned = names.filter { !owned.contains($0) }.compactMap(UploadID.init)
+        return await Registry.blocking { unowned.filter { (DirectoryListing.age(paths.upload($0)) ?? 0) > delay.seconds } }
     }
 
     /// Removes those of `ids` that still have no session row, checked again under the
@@ -21,7 +20,7 @@ extension GarbageCollector {
     /// when there is one). This is the one way orphan upload files are removed: by every
     /// GC run, by recovery at start and by `registry check --repair`.
     @discardableResult
-    func removeOrphanUploadFiles(_ ids: [UploadID], actor: String = "gc", runID: Int64? = nil) async throws -> [(path: String, size: Int64)] {
+    func removeOrphanUploadFiles(_ ids: [UploadID], actor: String = GarbageCollector.auditActor, runID: Int64? = nil) async throws -> [(path: String, size: Int64)] {
         guard !ids.isEmpty else { return [] }
         let store = self.store
         return try await registry.write { db in
@@ -31,8 +30,7 @@ extension GarbageCollector {
             var removed: [(path: String, size: Int64)] = []
             for id in ids where sessionless.contains(id.value) && store.uploadExists(id) {
                 let file = Self.uploadFileEntry(store, id)
-                try Self.recordGCAudit(db, action: "gc.orphan.delete", repository: nil, digest: nil, size: file.size,
-                                       runID: runID, actor: actor)
+                try AuditTrail.record(db, .deletion("gc.orphan.delete", by: actor, runID: runID, size: file.size))
                 store.removeUploadFile(id)
                 removed.append(file)
             }

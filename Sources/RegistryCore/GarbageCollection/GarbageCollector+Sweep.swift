@@ -1,6 +1,5 @@
-import Foundation
+import Algorithms
 import GRDB
-import Logging
 import OCI
 
 extension GarbageCollector {
@@ -26,8 +25,8 @@ extension GarbageCollector {
         while !pending.isEmpty {
             var deferred: [GCPlan.Manifest] = []
             var progressMade = false
-            for start in stride(from: 0, to: pending.count, by: options.batchSize) {
-                let batch = Array(pending[start..<min(start + options.batchSize, pending.count)])
+            for chunk in pending.chunks(ofCount: options.batchSize) {
+                let batch = Array(chunk)
                 let outcome = try await timedWrite(&report) { db -> (deleted: [GCPlan.Manifest], waiting: [GCPlan.Manifest]) in
                     try Self.renewLease(db, holder: holder)
                     let ids = batch.map(\.id)
@@ -44,8 +43,8 @@ extension GarbageCollector {
                             continue
                         }
                         try db.cachedStatement(sql: "DELETE FROM manifests WHERE id = ?").execute(arguments: [manifest.id])
-                        try Self.recordGCAudit(db, action: "gc.manifest.delete", repository: manifest.repository,
-                                               digest: manifest.digest, size: manifest.size, runID: runID)
+                        try AuditTrail.record(db, .deletion("gc.manifest.delete", by: Self.auditActor, runID: runID,
+                                                            repository: manifest.repository, digest: manifest.digest, size: manifest.size))
                         deleted.append(manifest)
                     }
                     return (deleted, waiting)
@@ -60,119 +59,29 @@ extension GarbageCollector {
         }
     }
 
-    /// Each batch is one transaction: re-check, journal and audit rows, row deletes,
-    /// moves to trash. A batch's trash files are unlinked by a task that runs while the
-    /// next transaction works, and their journal rows go in the transaction after that,
-    /// so a batch costs one commit and the unlinks cost no lock time. The batch size
-    /// adapts to the write lock's hold time (`GCOptions.targetWriteMilliseconds`).
+    /// Through the one way a blob file leaves `blobs/` (Registry+BlobRetirement.swift):
+    /// each batch's re-check, row deletes, moves to trash, journal and audit rows in one
+    /// transaction, paced by the write lock's hold time.
     private func sweepBlobs(
         _ blobs: [GCReport.BlobEntry], options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
         progress: (@Sendable (String) -> Void)?
     ) async throws {
-        let store = self.store
-        let logger = self.logger
-        // A thrown error leaves files in trash with journal rows: recovery purges them.
-        var unlinking: [Task<[String], Never>] = []
-        var size = options.batchSize
-        var start = 0
-        while start < blobs.count {
-            let batch = Array(blobs[start..<min(start + size, blobs.count)])
-            start += batch.count
-            var journalDone: [String] = []
-            while unlinking.count > 1 { journalDone += await unlinking.removeFirst().value }
-            let purged = journalDone
-            let (deleted, hold) = try await measuredWrite(&report) { db -> [GCReport.BlobEntry] in
-                try Self.renewLease(db, holder: holder)
-                if !purged.isEmpty { try Self.clearJournal(db, purged) }
-                return try Self.deleteBlobBatch(db, batch.map(\.digest), store: store, runID: runID, logger: logger)
-            }
-            size = Self.nextBatchSize(size, held: hold, options: options)
-            let trashed = deleted.map(\.digest)
-            unlinking.append(Task.detached {
-                for digest in trashed.compactMap(Digest.init) { store.removeFromTrash(digest) }
-                return trashed
-            })
-            report.blobs += deleted
-            progress?("blobs: \(report.blobs.count)/\(blobs.count) deleted")
-        }
-        var last: [String] = []
-        for task in unlinking { last += await task.value }
-        if !last.isEmpty {
-            let purged = last
-            try await timedWrite(&report) { db in try Self.clearJournal(db, purged) }
-        }
+        let total = blobs.count
+        let outcome = try await registry.retireBlobs(
+            blobs.compactMap { Digest($0.digest) }, .unreferenced,
+            by: .init(actor: Self.auditActor, runID: runID, leaseHolder: holder, pacing: options.pacing),
+            progress: progress.map { progress -> @Sendable (Int) -> Void in { progress("blobs: \($0)/\(total) deleted") } })
+        report.blobs += outcome.retired.map { GCReport.BlobEntry(digest: $0.digest.description, size: $0.size) }
+        for hold in outcome.holds { record(hold, in: &report) }
     }
 
-    /// Halves the batch after a transaction that held the write lock longer than the
-    /// target, doubles it (up to `maximumBatchSize`) after one that took under half.
-    static func nextBatchSize(_ size: Int, held: Duration, options: GCOptions) -> Int {
-        let milliseconds = held.seconds * 1000
-        if milliseconds > options.targetWriteMilliseconds { return max(min(options.minimumBatchSize, options.batchSize), size / 2) }
-        if milliseconds < options.targetWriteMilliseconds / 2 { return min(options.maximumBatchSize, size * 2) }
-        return size
-    }
-
-    /// Inside one write transaction: the re-check (still unreferenced, lease still run
-    /// out; under the write lock nothing can change between it and the deletes), then
-    /// journal and audit rows, row deletes and moves to trash. If a move fails, the
-    /// files moved so far go back and the transaction rolls back, so rows and files
-    /// never disagree.
-    private static func deleteBlobBatch(
-        _ db: Database, _ candidates: [String], store: BlobStore, runID: Int64, logger: Logger
-    ) throws -> [GCReport.BlobEntry] {
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT b.digest, b.size FROM blobs b WHERE b.digest IN (SELECT value FROM json_each(?))
-              AND b.protected_until < strftime('%Y-%m-%d %H:%M:%f', 'now')
-              AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.digest = b.digest)
-            """), arguments: [jsonArray(candidates)])
-            .map { GCReport.BlobEntry(digest: $0["digest"], size: $0["size"]) }
-        guard !rows.isEmpty else { return [] }
-        let digests = jsonArray(rows.map(\.digest))
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO blob_deletions(digest, size, gc_run_id)
-            SELECT digest, size, ?2 FROM blobs WHERE digest IN (SELECT value FROM json_each(?1))
-            """).execute(arguments: [digests, runID])
-        try db.cachedStatement(sql: """
-            INSERT INTO audit_events(actor, action, repository, digest, size, gc_run_id)
-            SELECT 'gc', 'gc.blob.delete', NULL, digest, size, ?2 FROM blobs WHERE digest IN (SELECT value FROM json_each(?1))
-            ORDER BY digest
-            """).execute(arguments: [digests, runID])
-        // Repository links first: their foreign key to blobs is RESTRICT.
-        try db.cachedStatement(sql: "DELETE FROM repository_blobs WHERE digest IN (SELECT value FROM json_each(?))")
-            .execute(arguments: [digests])
-        try db.cachedStatement(sql: "DELETE FROM blobs WHERE digest IN (SELECT value FROM json_each(?))")
-            .execute(arguments: [digests])
-        var moved: [Digest] = []
-        do {
-            for row in rows {
-                guard let digest = Digest(row.digest) else { continue }
-                if try store.moveBlobToTrash(digest) {
-                    moved.append(digest)
-                } else {
-                    logger.warning("blob row without a file, row deleted", metadata: ["digest": "\(digest)"])
-                }
-            }
-        } catch {
-            for digest in moved { store.restoreBlobFromTrash(digest) }
-            throw error
-        }
-        return rows
-    }
-
-    /// The audit row of a deletion by a collector (`gc`), or by `registry check --repair`
-    /// (`registry-check`, no run).
-    static func recordGCAudit(
-        _ db: Database, action: String, repository: String?, digest: String?, size: Int64, runID: Int64?, actor: String = "gc"
-    ) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO audit_events(actor, action, repository, digest, size, gc_run_id) VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [actor, action, repository, digest, size, runID])
-    }
+    /// The audit rows' actor of a collector's deletions.
+    static let auditActor = "gc"
 
     private func sweepUploads(_ uploads: [String], options: GCOptions, runID: Int64, holder: String, report: inout GCReport) async throws {
         let idleSince = Registry.nowSQL(minus: options.uploadTimeout)
-        for start in stride(from: 0, to: uploads.count, by: options.batchSize) {
-            let batch = Array(uploads[start..<min(start + options.batchSize, uploads.count)])
+        for chunk in uploads.chunks(ofCount: options.batchSize) {
+            let batch = Array(chunk)
             let deleted = try await timedWrite(&report) { db -> [(id: String, size: Int64)] in
                 try Self.renewLease(db, holder: holder)
                 // The re-check: still idle (a client may have come back since the mark).
@@ -182,12 +91,13 @@ extension GarbageCollector {
                     """, arguments: [Self.jsonArray(batch)])
                 return try idle.map { row in
                     try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [row["id"] as String])
-                    try Self.recordGCAudit(db, action: "gc.upload.delete", repository: row["name"], digest: nil,
-                                           size: row["size"], runID: runID)
+                    try AuditTrail.record(db, .deletion("gc.upload.delete", by: Self.auditActor, runID: runID,
+                                                        repository: row["name"], size: row["size"]))
                     return (id: row["id"], size: row["size"])
                 }
             }
-            for id in deleted.compactMap({ UploadID($0.id) }) { store.removeUploadFile(id) }
+            let store = self.store, removed = deleted.compactMap { UploadID($0.id) }
+            await Registry.blocking { for id in removed { store.removeUploadFile(id) } }
             report.uploads += deleted.map(\.id)
             report.uploadBytes += deleted.reduce(0) { $0 + $1.size }
         }
@@ -196,8 +106,8 @@ extension GarbageCollector {
     /// Candidates found live (and not young) or referenced leave the queues; each is
     /// re-checked inside the transaction so a change since the mark keeps it queued.
     private func trimQueues(_ plan: GCPlan, options: GCOptions, report: inout GCReport) async throws {
-        for start in stride(from: 0, to: plan.liveManifests.count, by: options.batchSize) {
-            let batch = Array(plan.liveManifests[start..<min(start + options.batchSize, plan.liveManifests.count)])
+        for chunk in plan.liveManifests.chunks(ofCount: options.batchSize) {
+            let batch = Array(chunk)
             try await timedWrite(&report) { db in
                 let live = try Self.liveManifests(db, among: batch, delay: options.delay)
                 let oldLive = try Int64.fetchAll(db, sql: """
@@ -216,8 +126,8 @@ extension GarbageCollector {
                     """, arguments: [Self.jsonArray(plan.staleManifestCandidates)])
             }
         }
-        for start in stride(from: 0, to: plan.referencedBlobs.count, by: options.batchSize) {
-            let batch = Array(plan.referencedBlobs[start..<min(start + options.batchSize, plan.referencedBlobs.count)])
+        for chunk in plan.referencedBlobs.chunks(ofCount: options.batchSize) {
+            let batch = Array(chunk)
             try await timedWrite(&report) { db in
                 try db.execute(sql: """
                     DELETE FROM gc_blob_candidates WHERE digest IN (SELECT value FROM json_each(?))

@@ -26,15 +26,20 @@ public final class GarbageCollector: Sendable {
         metrics = GCMetrics(factory: registry.metrics.factory)
     }
 
-    var database: DatabasePool { registry.database.pool }
     var store: BlobStore { registry.store }
 
     /// Runs one collection. Throws `GCError.leaseHeld` when another collector runs.
     public func run(_ options: GCOptions, progress: (@Sendable (String) -> Void)? = nil) async throws -> GCReport {
         if registry.configuration.readOnly, !options.dryRun { throw GCError.readOnly }
         let started = ContinuousClock.now
-        let holder = try await acquireLease()
-        defer { releaseLease(holder) }
+        return try await withLease { holder in
+            try await collect(options, holder: holder, started: started, progress: progress)
+        }
+    }
+
+    private func collect(
+        _ options: GCOptions, holder: String, started: ContinuousClock.Instant, progress: (@Sendable (String) -> Void)?
+    ) async throws -> GCReport {
         let runID = try await startRun(options)
         var report = GCReport(runID: runID, dryRun: options.dryRun, deleteUntagged: options.deleteUntagged, fullScan: options.fullScan)
         do {
@@ -62,7 +67,7 @@ public final class GarbageCollector: Sendable {
             }
             if options.fullScan {
                 progress?("scanning disk")
-                try await scanDisk(options, report: &report)
+                try await scanDisk(options, holder: holder, report: &report)
             }
             report.durationMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
             try await finishRun(runID, report: report, error: nil)
@@ -75,7 +80,9 @@ public final class GarbageCollector: Sendable {
             return report
         } catch {
             report.durationMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
-            try? await finishRun(runID, report: report, error: "\(error)")
+            let failed = report
+            // A task of its own, so that a run stopped by cancellation still records it.
+            await Task { try? await finishRun(runID, report: failed, error: "\(error)") }.value
             metrics.failures.increment()
             throw error
         }
@@ -84,24 +91,17 @@ public final class GarbageCollector: Sendable {
     /// A write transaction of the sweep: timed, so the report can show that no
     /// transaction held the lock long.
     func timedWrite<T: Sendable>(_ report: inout GCReport, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        try await measuredWrite(&report, body).value
+        let (value, hold) = try await registry.heldWrite(body)
+        record(hold, in: &report)
+        return value
     }
 
-    /// A timed write transaction and how long its body held the write lock (from the
-    /// moment BEGIN IMMEDIATE got the lock; waiting for the lock is not holding it).
-    func measuredWrite<T: Sendable>(
-        _ report: inout GCReport, _ body: @Sendable @escaping (Database) throws -> T
-    ) async throws -> (value: T, hold: Duration) {
-        let result = try await registry.write { db -> (value: T, hold: Duration) in
-            let start = ContinuousClock.now
-            let value = try body(db)
-            return (value, ContinuousClock.now - start)
-        }
-        let milliseconds = result.hold.seconds * 1000
+    /// Counts a write transaction of the run and how long it held the write lock.
+    func record(_ hold: Duration, in report: inout GCReport) {
+        let milliseconds = hold.seconds * 1000
         report.longestWriteMilliseconds = max(report.longestWriteMilliseconds, milliseconds)
         report.writeTransactions += 1
         metrics.writeDuration.recordSeconds(milliseconds / 1000)
-        return result
     }
 
     private func startRun(_ options: GCOptions) async throws -> Int64 {

@@ -89,7 +89,15 @@ public final class DatabaseBackup: Sendable {
         let collector = GarbageCollector(registry: registry, logger: logger)
         progress?("waiting for the garbage collection lease")
         let holder = try await acquireLease(collector, wait: options.leaseWait, duration: options.leaseDuration)
-        defer { collector.releaseLease(holder) }
+        return try await collector.holding(holder) {
+            try await copyStore(options, holder: holder, started: started, progress: progress)
+        }
+    }
+
+    private func copyStore(
+        _ options: BackupOptions, holder: String, started: ContinuousClock.Instant, progress: (@Sendable (String) -> Void)?
+    ) async throws -> BackupReport {
+        let destination = options.destination
         // Renewed from a timer for the whole copy: a long VACUUM INTO or one big
         // cross-file-system copy must not outlast the lease.
         let keeper = LeaseKeeper(registry: registry, holder: holder, duration: options.leaseDuration,

@@ -46,7 +46,7 @@ public final class StoreChecker: Sendable {
         try await checkOrphans(snapshot, options: options, into: &report)
         reportCollectorLeftovers(snapshot, into: &report)
         if options.repair {
-            try await repair(&report)
+            try await repair(&report, options: options)
         }
         return report
     }

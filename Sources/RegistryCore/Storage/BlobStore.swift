@@ -111,6 +111,8 @@ public struct BlobStore: Sendable {
 
 // MARK: Trash (garbage collection)
 
+/// The file moves of `Registry.retireBlobs` and `Registry.recoverRetirements`, the
+/// only code that calls these (Registry+BlobRetirement.swift says when each is safe).
 extension BlobStore {
     /// `trash/<algorithm>-<hex>`: one name per digest.
     public func trashPath(_ digest: Digest) -> String {
@@ -118,18 +120,25 @@ extension BlobStore {
     }
 
     /// Moves a blob file to trash. Returns false when there was no file.
-    public func moveBlobToTrash(_ digest: Digest) throws(StorageError) -> Bool {
+    func moveBlobToTrash(_ digest: Digest) throws(StorageError) -> Bool {
         if rename(paths.blob(digest), trashPath(digest)) == 0 { return true }
         if errno == ENOENT { return false }
         throw StorageError.system("rename to trash", errno)
     }
 
-    public func restoreBlobFromTrash(_ digest: Digest) {
-        rename(trashPath(digest), paths.blob(digest))
+    /// Moves a trash file back into `blobs/`. Only under the write lock, and only when
+    /// no file is there: no upload can then put one there meanwhile.
+    func restoreBlobFromTrash(_ digest: Digest) -> Bool {
+        rename(trashPath(digest), paths.blob(digest)) == 0
     }
 
-    public func removeFromTrash(_ digest: Digest) {
+    func removeFromTrash(_ digest: Digest) {
         unlink(trashPath(digest))
+    }
+
+    /// Unlinks the trash files of committed retirements.
+    func purge(_ digests: [Digest]) {
+        for digest in digests { removeFromTrash(digest) }
     }
 
     /// Digests of the files in trash/.
