@@ -1,7 +1,5 @@
-import Dispatch
 import GRDB
 import OCI
-import Synchronization
 
 /// The one way a blob file leaves `blobs/`, and the one way it comes back.
 ///
@@ -22,9 +20,9 @@ import Synchronization
 ///  4. journals it in `blob_deletions`, and
 ///  5. writes its audit row (`AuditTrail`, actor `gc` or `registry-check`).
 ///
-/// After the commit the trash files are unlinked (purged) off the concurrency pool,
+/// After the commit the trash files are unlinked (purged) on the blocking pool (`BlockingIO`),
 /// and their journal rows are dropped by a later transaction. If the transaction
-/// fails, the files it moved go back at once, by `restoreUnjournaled`.
+/// fails, the files it moved go back at once, by `restoreUnjournaled` (`Registry.writeMovingFiles`).
 ///
 /// Recovery (`recoverRetirements`: at server start, at every GC run, and by
 /// `registry check --repair`) decides by the journal alone, under the write lock:
@@ -112,9 +110,9 @@ extension Registry {
             size = retirer.pacing.next(after: size, held: hold)
             let store = self.store
             let trashed = retired.map(\.digest)
+            // A purge that could not run leaves its journal rows: recovery purges them.
             purging.append(Task { () -> [Digest] in
-                await Self.blocking { store.purge(trashed) }
-                return trashed
+                (try? await BlockingIO.run { store.purge(trashed) }) == nil ? [] : trashed
             })
             progress?(outcome.retired.count)
         }
@@ -133,43 +131,35 @@ extension Registry {
     func retireBatch(
         _ batch: [Digest], _ condition: RetirementCondition, by retirer: Retirer, forgetting purged: [Digest]
     ) async throws -> (retired: [RetiredBlob], hold: Duration) {
-        let store = self.store, logger = self.logger, moved = MovedFiles()
-        do {
-            let (retired, hold) = try await heldWrite { db -> [RetiredBlob] in
-                try GarbageCollector.renewLease(db, holder: retirer.leaseHolder)
-                if !purged.isEmpty { try Self.forgetJournal(db, purged) }
-                let eligible = switch condition {
-                case .unreferenced: try Self.deleteUnreferencedRows(db, batch)
-                case .orphan(let delay): try Self.stillOrphans(db, batch, olderThan: delay, store: store)
-                }
-                var retired: [RetiredBlob] = []
-                for blob in eligible {
-                    if try store.moveBlobToTrash(blob.digest) {
-                        moved.files.withLock { $0.append(blob.digest) }
-                        try Self.journal(db, blob, by: retirer)
-                    } else if case .unreferenced = condition {
-                        // Corruption that `registry check` reports; the row goes, as nothing can use it.
-                        logger.warning("blob row without a file, row deleted", metadata: ["digest": "\(blob.digest)"])
-                    } else {
-                        continue
-                    }
-                    try AuditTrail.record(db, .deletion(condition.auditAction, by: retirer.actor, runID: retirer.runID,
-                                                        digest: blob.digest.description, size: blob.size))
-                    retired.append(blob)
-                }
-                return retired
+        let store = self.store, logger = self.logger
+        let (retired, hold) = try await writeMovingFiles { db, moved -> [RetiredBlob] in
+            try GarbageCollector.renewLease(db, holder: retirer.leaseHolder)
+            if !purged.isEmpty { try Self.forgetJournal(db, purged) }
+            let eligible = switch condition {
+            case .unreferenced: try Self.deleteUnreferencedRows(db, batch)
+            case .orphan(let delay): try Self.stillOrphans(db, batch, olderThan: delay, store: store)
             }
-            return (retired, hold)
-        } catch {
-            // The transaction rolled back: the rows and journal entries are as before, so
-            // the files go back (or, should this fail too, the next recovery moves them).
-            let undo = moved.files.withLock { $0 }
-            if !undo.isEmpty {
-                // A task of its own: a cancelled task's database work is aborted by GRDB.
-                await Task { _ = try? await write { db in try Self.restoreUnjournaled(db, undo, store: store) } }.value
+            var retired: [RetiredBlob] = []
+            for blob in eligible {
+                if try store.moveBlobToTrash(blob.digest) {
+                    moved.append(blob.digest)
+                    try Self.journal(db, blob, by: retirer)
+                } else if case .unreferenced = condition {
+                    // Corruption that `registry check` reports; the row goes, as nothing can use it.
+                    logger.warning("blob row without a file, row deleted", metadata: ["digest": "\(blob.digest)"])
+                } else {
+                    continue
+                }
+                try AuditTrail.record(db, .deletion(condition.auditAction, by: retirer.actor, runID: retirer.runID,
+                                                    digest: blob.digest.description, size: blob.size))
+                retired.append(blob)
             }
-            throw error
+            return retired
+        } undo: { db, moved in
+            // The rows and journal entries rolled back, so the files go back.
+            _ = try Self.restoreUnjournaled(db, moved, store: store)
         }
+        return (retired, hold)
     }
 
     /// The rows of `.unreferenced` candidates that still qualify, deleted with their
@@ -230,7 +220,7 @@ extension Registry {
     @discardableResult
     func recoverRetirements() async throws -> (purged: Int, restored: Int) {
         let store = self.store
-        let trashed = await Self.blocking { store.trashedDigests() }
+        let trashed = try await BlockingIO.run { store.trashedDigests() }
         let journaled = try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM blob_deletions") ?? 0 }
         guard !trashed.isEmpty || journaled > 0 else { return (0, 0) }
         // All under the write lock, the unlinks too: no retirement can move, journal or
@@ -262,31 +252,4 @@ extension Registry {
         }
         return restored
     }
-
-    // MARK: Helpers
-
-    /// A write transaction and how long its body held the write lock (from the moment
-    /// BEGIN IMMEDIATE got it: waiting for the lock is not holding it).
-    func heldWrite<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> (value: T, hold: Duration) {
-        try await write { db in
-            let start = ContinuousClock.now
-            let value = try body(db)
-            return (value, ContinuousClock.now - start)
-        }
-    }
-
-    /// Blocking file-system work (unlinks, directory listings) on a Dispatch worker
-    /// thread: never on the Swift concurrency pool, whose two threads (on two cores)
-    /// serve every request.
-    static func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: body()) }
-        }
-    }
-}
-
-/// The files a retirement transaction has moved to trash so far, for the undo when it
-/// fails to commit.
-private final class MovedFiles: Sendable {
-    let files = Mutex<[Digest]>([])
 }

@@ -32,42 +32,31 @@ extension Registry {
     func commitUpload(_ writer: inout UploadWriter, digest: Digest, audit: AuditContext) async throws -> BlobInfo {
         let upload = FinishedUpload(id: writer.id, repository: writer.repository, digest: digest, size: writer.offset)
         let store = self.store, lease = leaseSQL
-        let result = try await writeWithoutTransaction { db -> CommitResult in
-            var moved: BlobPlacement?
-            do {
-                var placement = BlobPlacement.linked
-                var lockHeld = Duration.zero
-                try db.inTransaction(.immediate) {
-                    let began = ContinuousClock.now
-                    defer { lockHeld = ContinuousClock.now - began }
-                    let decided = try Self.placement(of: upload, db, store: store)
-                    placement = decided.placement
-                    if placement != .linked {
-                        try store.moveUploadIntoPlace(upload.id, as: digest)
-                        moved = placement
-                    }
-                    try Self.recordUpload(db, upload, as: placement, repositoryID: decided.repositoryID, lease: lease, audit: audit)
-                    return .commit
+        let placement: BlobPlacement, hold: Duration
+        do {
+            (placement, hold) = try await writeMovingFiles { db, moved -> BlobPlacement in
+                let decided = try Self.placement(of: upload, db, store: store)
+                if decided.placement != .linked {
+                    try store.moveUploadIntoPlace(upload.id, as: digest)
+                    moved.append(decided.placement)
                 }
-                return CommitResult(placement: placement, lockHeld: lockHeld, failure: nil)
-            } catch {
-                // Compensate while this process still holds the writer: a new blob's file
-                // goes back to the session, so no file is left without its row. A restored
-                // file stays: it is right for the row that was already there.
-                if moved == .created { store.moveBackToUpload(digest, id: upload.id) }
-                return CommitResult(placement: moved, lockHeld: .zero, failure: error)
+                try Self.recordUpload(db, upload, as: decided.placement, repositoryID: decided.repositoryID, lease: lease, audit: audit)
+                return decided.placement
+            } undo: { _, moved in
+                // A new blob's file goes back to the session, so no file is left without
+                // its row. A restored file stays: it is right for the row already there.
+                if moved.contains(.created) { store.moveBackToUpload(digest, id: upload.id) }
             }
+        } catch {
+            // The session's file became the blob's (a restore): it must not be cut back.
+            if (try? await BlockingIO.run { !store.uploadExists(upload.id) }) == true { writer.onFailure = .forget }
+            throw error
         }
-        if let failure = result.failure {
-            // A restored file is the blob's now: the session must not cut it back.
-            if result.placement == .restored { writer.onFailure = .forget }
-            throw RegistryError.mapping(failure)
-        }
-        metrics.uploadCommitLockHold.record(duration: result.lockHeld)
+        metrics.uploadCommitLockHold.record(duration: hold)
         let file = writer.file, syncWrites = store.syncWrites
         try await BlockingIO.run {
             file.close()
-            if result.placement == .linked { store.removeUploadFile(upload.id) }
+            if placement == .linked { store.removeUploadFile(upload.id) }
             if syncWrites { try store.syncBlobDirectory(digest) }
         }
         return BlobInfo(digest: digest, size: upload.size)
@@ -120,12 +109,4 @@ enum BlobPlacement: Sendable {
     case restored
     /// A new blob: the upload's file moves into `blobs/` and its row is inserted.
     case created
-}
-
-/// What the commit transaction did: where the bytes went (or had gone when it failed),
-/// how long it held the write lock, and why it failed.
-private struct CommitResult: Sendable {
-    var placement: BlobPlacement?
-    var lockHeld: Duration
-    var failure: (any Error)?
 }

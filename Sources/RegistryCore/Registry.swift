@@ -94,14 +94,59 @@ public final class Registry: Sendable {
         }
     }
 
-    /// A write outside a transaction, for a caller that opens its own and must see how
-    /// it ended (the upload commit compensates a failed commit).
-    func writeWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    /// A write transaction and how long its body held the write lock (from the moment
+    /// BEGIN IMMEDIATE got it: waiting for the lock is not holding it).
+    func heldWrite<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> (value: T, hold: Duration) {
+        try await write { db in
+            let start = ContinuousClock.now
+            let value = try body(db)
+            return (value, ContinuousClock.now - start)
+        }
+    }
+
+    /// The write transaction of the write protocol: one that moves blob files (an upload
+    /// into `blobs/`, a blob to trash). `body` notes each move in `moves` as soon as it is
+    /// made; when the transaction does not commit (the body throws, or the commit
+    /// fails), `undo` gets those moves in a transaction of its own, taken at once by this
+    /// process's writer, so the files are back before any other write sees them out of
+    /// place. Returns the body's value and how long it held the write lock. It runs
+    /// `uninterrupted`: cancellation cannot stop it between a move and its undo. (Should
+    /// the undo fail too, recovery and `--full` resolve what is left.)
+    func writeMovingFiles<T: Sendable, Move: Sendable>(
+        _ body: @Sendable @escaping (Database, inout [Move]) throws -> T,
+        undo: @Sendable @escaping (Database, [Move]) throws -> Void
+    ) async throws -> (value: T, hold: Duration) {
+        let pool = database.pool
         do {
-            return try await database.pool.writeWithoutTransaction(body)
+            return try await Self.uninterrupted {
+                try await pool.writeWithoutTransaction { db in
+                    var moves: [Move] = []
+                    var result: Result<(value: T, hold: Duration), any Error> = .failure(CancellationError())
+                    do {
+                        try db.inTransaction(.immediate) {
+                            let start = ContinuousClock.now
+                            let value = try body(db, &moves)
+                            result = .success((value, ContinuousClock.now - start))
+                            return .commit
+                        }
+                    } catch {
+                        if !moves.isEmpty { try? db.inTransaction(.immediate) { try undo(db, moves); return .commit } }
+                        throw error
+                    }
+                    return try result.get()
+                }
+            }
         } catch {
             throw RegistryError.mapping(error)
         }
+    }
+
+    /// Runs `operation` in a task of its own, so that cancelling the caller cannot stop
+    /// it half-way: GRDB aborts the database work of a cancelled task, and some writes
+    /// must finish whole once begun (a commit with its undo, a lease release, the record
+    /// of a failed run).
+    static func uninterrupted<T: Sendable>(_ operation: @Sendable @escaping () async throws -> T) async throws -> T {
+        try await Task { try await operation() }.value
     }
 
     func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {

@@ -11,7 +11,7 @@ extension GarbageCollector {
     /// removed by every run, in `recover`.)
     func scanDisk(_ options: GCOptions, holder: String, report: inout GCReport) async throws {
         let store = self.store, delay = options.delay.seconds
-        let (files, oldFiles) = await Registry.blocking {
+        let (files, oldFiles) = try await BlockingIO.run {
             let files = store.blobFilesOnDisk()
             return (files, files.filter { (DirectoryListing.age(store.paths.blob($0)) ?? 0) > delay })
         }
@@ -22,12 +22,12 @@ extension GarbageCollector {
         let onDisk = Set(files.map(\.description))
         let unseen = rows.filter { !onDisk.contains($0) }
         // Looked at again: a file that appeared since the walk (an upload finishing) is there.
-        report.missingBlobFiles = await Registry.blocking {
+        report.missingBlobFiles = try await BlockingIO.run {
             unseen.filter { row in Digest(row).map { !store.blobExists($0) } ?? true }.sorted()
         }
         let removed: [Registry.RetiredBlob]
         if options.dryRun {
-            removed = await Registry.blocking {
+            removed = try await BlockingIO.run {
                 orphans.map { Registry.RetiredBlob(digest: $0, size: DirectoryListing.size(store.paths.blob($0)) ?? 0) }
             }
         } else {

@@ -86,18 +86,18 @@ extension GarbageCollector {
     }
 
     /// Deletes the lease row if it is still `holder`'s. An async write on GRDB's writer
-    /// queue, never a blocking pool call on a cooperative thread. It runs in a task of its
-    /// own: GRDB aborts the database work of a cancelled task, and a collector stopped by
-    /// a shutdown must still let the next one start at once. A failure (a busy database)
+    /// queue, never a blocking pool call on a cooperative thread. It runs uninterrupted:
+    /// a collector stopped by a shutdown must still let the next one start at once. A
+    /// failure (a busy database)
     /// leaves the row to expire (`leaseDuration`), or to be taken over as soon as this
     /// process has exited.
     func releaseLease(_ holder: String) async {
         let registry = self.registry
-        await Task {
-            _ = try? await registry.write { db in
+        _ = try? await Registry.uninterrupted {
+            try await registry.write { db in
                 try db.execute(sql: "DELETE FROM gc_lease WHERE id = 1 AND holder = ?", arguments: [holder])
             }
-        }.value
+        }
     }
 
     private static func isAlive(_ holder: String, localHost: String) -> Bool {

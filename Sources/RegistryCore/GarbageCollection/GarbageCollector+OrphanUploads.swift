@@ -7,11 +7,11 @@ extension GarbageCollector {
     /// listing it on every run is cheap (it is not a walk of `blobs/`).
     func orphanUploadFiles(olderThan delay: Duration) async throws -> [UploadID] {
         let paths = store.paths
-        let names = await Registry.blocking { DirectoryListing.names(paths.uploadsDirectory) }
+        let names = try await BlockingIO.run { DirectoryListing.names(paths.uploadsDirectory) }
         guard !names.isEmpty else { return [] }
         let owned = try await registry.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM uploads")) }
         let unowned = names.filter { !owned.contains($0) }.compactMap(UploadID.init)
-        return await Registry.blocking { unowned.filter { (DirectoryListing.age(paths.upload($0)) ?? 0) > delay.seconds } }
+        return try await BlockingIO.run { unowned.filter { (DirectoryListing.age(paths.upload($0)) ?? 0) > delay.seconds } }
     }
 
     /// Removes those of `ids` that still have no session row, checked again under the

@@ -97,7 +97,7 @@ extension GarbageCollector {
                 }
             }
             let store = self.store, removed = deleted.compactMap { UploadID($0.id) }
-            await Registry.blocking { for id in removed { store.removeUploadFile(id) } }
+            try await BlockingIO.run { for id in removed { store.removeUploadFile(id) } }
             report.uploads += deleted.map(\.id)
             report.uploadBytes += deleted.reduce(0) { $0 + $1.size }
         }

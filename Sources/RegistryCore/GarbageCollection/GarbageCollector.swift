@@ -81,8 +81,8 @@ public final class GarbageCollector: Sendable {
         } catch {
             report.durationMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
             let failed = report
-            // A task of its own, so that a run stopped by cancellation still records it.
-            await Task { try? await finishRun(runID, report: failed, error: "\(error)") }.value
+            // Uninterrupted, so that a run stopped by cancellation still records it.
+            _ = try? await Registry.uninterrupted { try await self.finishRun(runID, report: failed, error: "\(error)") }
             metrics.failures.increment()
             throw error
         }
@@ -98,10 +98,9 @@ public final class GarbageCollector: Sendable {
 
     /// Counts a write transaction of the run and how long it held the write lock.
     func record(_ hold: Duration, in report: inout GCReport) {
-        let milliseconds = hold.seconds * 1000
-        report.longestWriteMilliseconds = max(report.longestWriteMilliseconds, milliseconds)
+        report.longestWriteMilliseconds = max(report.longestWriteMilliseconds, hold.seconds * 1000)
         report.writeTransactions += 1
-        metrics.writeDuration.recordSeconds(milliseconds / 1000)
+        metrics.writeDuration.record(duration: hold)
     }
 
     private func startRun(_ options: GCOptions) async throws -> Int64 {

@@ -101,9 +101,12 @@ public final class StoreChecker: Sendable {
             }
             guard options.verifyDigests else { continue }
             do {
-                let computed = try Self.hashFile(path, algorithm: digest.algorithm) { hashed in
-                    progress?("verifying digests: \(report.counts.blobsHashed + 1)/\(snapshot.blobs.count) blobs, "
-                              + "\(Self.mebibytes(report.counts.bytesHashed + hashed))/\(Self.mebibytes(totalBytes)) MiB")
+                let blob = report.counts.blobsHashed + 1, bytesBefore = report.counts.bytesHashed, blobs = snapshot.blobs.count
+                let computed = try await BlockingIO.run {
+                    try Self.hashFile(path, algorithm: digest.algorithm) { hashed in
+                        progress?("verifying digests: \(blob)/\(blobs) blobs, "
+                                  + "\(Self.mebibytes(bytesBefore + hashed))/\(Self.mebibytes(totalBytes)) MiB")
+                    }
                 }
                 report.counts.blobsHashed += 1
                 report.counts.bytesHashed += size
@@ -153,22 +156,18 @@ public final class StoreChecker: Sendable {
         }
     }
 
-    /// SHA-256/512 of a file, read in 1 MiB chunks; `progress` gets the bytes hashed so far.
+    /// SHA-256/512 of a file, read through the one read loop; `progress` gets the bytes
+    /// hashed so far, every 64 MiB. Blocking: run it through `BlockingIO`.
     static func hashFile(_ path: String, algorithm: Digest.Algorithm, progress: (Int64) -> Void) throws -> Digest {
         let file = try DiskFile.open(path, flags: O_RDONLY)
         defer { file.close() }
         var hasher = DigestHasher(algorithm: algorithm)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        var offset: Int64 = 0
-        var chunks = 0
-        while true {
-            let count = try file.read(into: buffer, at: offset)
-            if count == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-            offset += Int64(count)
+        var hashed: Int64 = 0, chunks = 0
+        try file.readChunks { chunk in
+            hasher.update(chunk)
+            hashed += Int64(chunk.count)
             chunks += 1
-            if chunks % 64 == 1 { progress(offset) }
+            if chunks % 64 == 1 { progress(hashed) }
         }
         return hasher.finalize()
     }

@@ -61,7 +61,7 @@ public final class RegistryMetrics: Sendable {
     public func recordRequest(route: String, method: String, status: Int, duration: Duration, bytesIn: Int, bytesOut: Int) {
         let handles = requestHandles(route: route, method: method, status: status)
         handles.requests.increment()
-        handles.duration.recordNanoseconds(Self.nanoseconds(duration))
+        handles.duration.record(duration: duration)
         if bytesIn > 0 { handles.received().increment(by: bytesIn) }
         if bytesOut > 0 { handles.sent().increment(by: bytesOut) }
     }
@@ -147,10 +147,5 @@ public final class RegistryMetrics: Sendable {
         blobsStored.record(counts.blobs)
         blobBytesStored.record(counts.bytes)
         uploadsInProgress.record(counts.uploads)
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

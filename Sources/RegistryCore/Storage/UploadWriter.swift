@@ -23,10 +23,9 @@ struct UploadWriter {
     private var pending: [ByteBuffer] = []
     private var pendingBytes = 0
     private static let flushSize = 1 << 20
-    /// Bytes in the file, and how far the kernel has been asked to write them back:
-    /// writeback starts every 8 MiB while the body arrives, so the fsync that makes
-    /// the blob durable finds almost nothing left to write.
-    private var fileSize: Int64
+    /// How far the kernel has been asked to write the file back: writeback starts every
+    /// 8 MiB while the body arrives, so the fsync that makes the blob durable finds
+    /// almost nothing left to write.
     private var writebackOffset: Int64
     private static let writebackInterval: Int64 = 8 << 20
 
@@ -37,7 +36,6 @@ struct UploadWriter {
         hasher = state.hasher
         offset = state.offset
         startOffset = state.offset
-        fileSize = state.offset
         writebackOffset = state.offset
     }
 
@@ -58,17 +56,16 @@ struct UploadWriter {
     /// Writes the pending buffers to the file.
     mutating func flush() async throws {
         guard pendingBytes > 0 else { return }
+        // Once flushed, the file holds every byte so far: `offset` is its size.
         let buffers = pending, file = self.file
-        let writeback = fileSize + Int64(pendingBytes) - writebackOffset >= Self.writebackInterval
-            ? (offset: writebackOffset, count: fileSize + Int64(pendingBytes) - writebackOffset) : nil
+        let writeback = offset - writebackOffset >= Self.writebackInterval ? writebackOffset..<offset : nil
         try await BlockingIO.run {
             for buffer in buffers {
                 try buffer.withUnsafeReadableBytes { try file.writeAll($0) }
             }
-            if let writeback { file.startWriteback(offset: writeback.offset, count: writeback.count) }
+            if let writeback { file.startWriteback(offset: writeback.lowerBound, count: Int64(writeback.count)) }
         }
-        fileSize += Int64(pendingBytes)
-        if let writeback { writebackOffset += writeback.count }
+        if let writeback { writebackOffset = writeback.upperBound }
         pending.removeAll(keepingCapacity: true)
         pendingBytes = 0
     }
