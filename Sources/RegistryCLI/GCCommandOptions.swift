@@ -20,7 +20,7 @@ public struct GCCommandOptions: ParsableArguments {
     @Flag(name: .long, help: "Also walk the disk: remove orphan files, report rows whose file is missing.")
     public var full = false
 
-    @Option(name: .long, help: "Rows deleted per write transaction to start with (default 100); blob batches then adapt (5 to 8x this) to hold the SQLite write lock about 20 ms at a time.")
+    @Option(name: .long, help: "Rows deleted per write transaction to start with (default \(GCOptions.defaultBatchSize)); blob batches then adapt (5 to 8x this) to hold the SQLite write lock about 20 ms at a time.")
     public var batchSize: Int?
 
     @Flag(name: .long, help: "Print the report as JSON on standard output.")
@@ -31,13 +31,14 @@ public struct GCCommandOptions: ParsableArguments {
 
     /// The run's options: the configuration's, overridden by these flags.
     public func options(_ configuration: RegistryConfiguration) throws -> GCOptions {
+        var configuration = configuration
+        if deleteUntagged { configuration.gcDeleteUntagged = true }
+        if let delay { try configuration.set("gc.delay", to: delay, flag: "--delay") }
+        if let uploadTimeout { try configuration.set("gc.upload_timeout", to: uploadTimeout, flag: "--upload-timeout") }
         var options = configuration.gcOptions
         options.trigger = .cli
         options.dryRun = dryRun
         options.fullScan = full
-        if deleteUntagged { options.deleteUntagged = true }
-        if let delay { options.delay = try DurationParser.parse(delay, key: "--delay") }
-        if let uploadTimeout { options.uploadTimeout = try DurationParser.parse(uploadTimeout, key: "--upload-timeout") }
         if let batchSize {
             guard batchSize > 0 else { throw ConfigurationError.invalid(key: "--batch-size", expected: "a positive number", got: "\(batchSize)") }
             options.batchSize = batchSize

@@ -19,28 +19,16 @@ public enum GCCommandRunner {
         logger.logLevel = .warning
         let registry = try Registry.open(configuration: configuration, logger: logger)
         let collector = GarbageCollector(registry: registry, logger: logger)
-        let stderrIsTerminal: Bool = isatty(2) != 0
-        let onTerminal = stderrIsTerminal && !flags.json
-        let progress: (@Sendable (String) -> Void)? = onTerminal ? showProgress : nil
         let report: GCReport
         do {
-            report = try await registry.withOneCheckpoint { try await collector.run(options, progress: progress) }
+            report = try await CommandOutput.withProgress(unless: flags.json) { progress in
+                try await registry.withOneCheckpoint { try await collector.run(options, progress: progress) }
+            }
         } catch let error as GCError {
             FileHandle.standardError.write(Data("registry-gc: \(error)\n".utf8))
             throw ExitCode(leaseHeldExitCode)
         }
-        if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        if flags.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        } else {
-            print(summary(report, verbose: flags.verbose))
-        }
-    }
-
-    @Sendable static func showProgress(_ message: String) {
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(message)".utf8))
+        try CommandOutput.print(report, json: flags.json, summary: summary(report, verbose: flags.verbose))
     }
 
     static func summary(_ report: GCReport, verbose: Bool) -> String {

@@ -15,7 +15,7 @@ public struct StoreOptions: ParsableArguments {
     /// Defaults < file < `STOWAGE_*` environment variables < flags.
     public func configuration() throws -> RegistryConfiguration {
         var configuration = try RegistryConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
-        if let dataDir { configuration.dataDirectory = dataDir }
+        if let dataDir { try configuration.set("data_dir", to: dataDir, flag: "--data-dir") }
         return configuration
     }
 }

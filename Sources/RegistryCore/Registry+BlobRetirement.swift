@@ -93,7 +93,7 @@ extension Registry {
     /// journal, which the next recovery finishes. `progress` gets the number retired so far.
     func retireBlobs(
         _ candidates: [Digest], _ condition: RetirementCondition, by retirer: Retirer,
-        progress: (@Sendable (Int) -> Void)? = nil
+        progress: (@Sendable (Int) async -> Void)? = nil
     ) async throws -> RetirementOutcome {
         var outcome = RetirementOutcome()
         var purging: [Task<[Digest], Never>] = []
@@ -114,7 +114,7 @@ extension Registry {
             purging.append(Task { () -> [Digest] in
                 (try? await BlockingIO.run { store.purge(trashed) }) == nil ? [] : trashed
             })
-            progress?(outcome.retired.count)
+            await progress?(outcome.retired.count)
         }
         var purged: [Digest] = []
         for task in purging { purged += await task.value }

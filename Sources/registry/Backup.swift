@@ -40,14 +40,14 @@ struct Backup: AsyncParsableCommand {
             var options = BackupOptions(destination: destination)
             options.force = force
             options.blobsDirectory = blobs
-            report = try await StoreCommand.withProgress(unless: json) { progress in
+            report = try await CommandOutput.withProgress(unless: json) { progress in
                 try await DatabaseBackup(registry: registry, logger: logger).run(options, progress: progress)
             }
         } catch {
             FileHandle.standardError.write(Data("registry backup: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        try StoreCommand.print(report, json: json, summary: summary(report))
+        try CommandOutput.print(report, json: json, summary: summary(report))
         if !report.blobsMissing.isEmpty { throw ExitCode.failure }
     }
 

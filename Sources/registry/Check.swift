@@ -41,14 +41,14 @@ struct Check: AsyncParsableCommand {
             var options = CheckOptions(recentWindow: configuration.gcDelay)
             options.verifyDigests = verifyDigests
             options.repair = repair
-            report = try await StoreCommand.withProgress(unless: json) { progress in
+            report = try await CommandOutput.withProgress(unless: json) { progress in
                 try await StoreChecker(registry: registry, logger: logger).check(options, progress: progress)
             }
         } catch {
             FileHandle.standardError.write(Data("registry check: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        try StoreCommand.print(report, json: json, summary: report.summary)
+        try CommandOutput.print(report, json: json, summary: report.summary)
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 }
@@ -70,27 +70,5 @@ enum StoreCommand {
         var logger = Logger(label: label)
         logger.logLevel = .warning
         return (configuration, try Registry(configuration: configuration, logger: logger), logger)
-    }
-
-    /// Runs `body` with a progress line on a terminal (none with --json), cleared after.
-    static func withProgress<T>(
-        unless json: Bool, _ body: ((@Sendable (String) -> Void)?) async throws -> T
-    ) async throws -> T {
-        let onTerminal = isatty(2) != 0 && !json
-        let result = try await body(onTerminal ? showProgress : nil)
-        if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        return result
-    }
-
-    @Sendable static func showProgress(_ message: String) {
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(message)".utf8))
-    }
-
-    /// The report as JSON with --json, else the summary.
-    static func print(_ report: some Encodable, json: Bool, summary: @autoclosure () -> String) throws {
-        guard json else { return Swift.print(summary()) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        Swift.print(String(decoding: try encoder.encode(report), as: UTF8.self))
     }
 }

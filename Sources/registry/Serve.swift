@@ -54,23 +54,23 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = try store.configuration()
-        if let listen { try configuration.setListen(listen) }
+        if let listen { try configuration.set("listen", to: listen, flag: "--listen") }
         if disableDeletes { configuration.deleteEnabled = false }
         if readOnly { configuration.readOnly = true }
-        if let gcDelay { configuration.gcDelay = try DurationParser.parse(gcDelay, key: "--gc-delay") }
+        if let gcDelay { try configuration.set("gc.delay", to: gcDelay, flag: "--gc-delay") }
         if let gcInterval {
-            configuration.gcInterval = try DurationParser.parse(gcInterval, key: "--gc-interval")
+            try configuration.set("gc.interval", to: gcInterval, flag: "--gc-interval")
             if configuration.gcInterval == .zero { configuration.gcEnabled = false }
         }
         if let htpasswd {
-            configuration.auth.htpasswdFile = htpasswd
+            try configuration.set("auth.htpasswd", to: htpasswd, flag: "--htpasswd")
             if configuration.auth.mode == .none { configuration.auth.mode = .htpasswd }
         }
-        if let logLevel { try configuration.setLogLevel(logLevel) }
-        if let logFormat { try configuration.setLogFormat(logFormat) }
-        if let tlsCert { configuration.tls.certificate = tlsCert }
-        if let tlsKey { configuration.tls.key = tlsKey }
-        try configuration.validateTLS()
+        if let logLevel { try configuration.set("log.level", to: logLevel, flag: "--log-level") }
+        if let logFormat { try configuration.set("log.format", to: logFormat, flag: "--log-format") }
+        if let tlsCert { try configuration.set("tls.certificate", to: tlsCert, flag: "--tls-cert") }
+        if let tlsKey { try configuration.set("tls.key", to: tlsKey, flag: "--tls-key") }
+        try configuration.validate()
         LogBootstrap.bootstrap(configuration.log)
         let logger = Logger(label: "stowage")
         let registry = try Registry.open(configuration: configuration, logger: logger)

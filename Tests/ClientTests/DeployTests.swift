@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// deploy/: the systemd unit passes `systemd-analyze verify` without a warning; the
 /// Dockerfile and compose file name products, files, subcommands and flags that

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Testing
+import TestSupport
 
 /// The root of every real-client and crash test. Serialized: these tests spawn
 /// servers and heavy clients, and the crash tests measure what a SIGKILL leaves
@@ -15,10 +16,6 @@ struct ClientTestError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
-
-/// The package root, found from this file's path: `<root>/Tests/ClientTests/RegistryProcess.swift`.
-let packageRoot: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// A fresh directory under the system temp dir, removed by `remove()`.
 struct TemporaryDirectory {
@@ -74,9 +71,9 @@ final class RegistryProcess {
     /// Whether the server answers on `port`; nil: plain-HTTP GET /v2/ answers 200 or 401.
     let ready: ((Int) -> Bool)?
     private(set) var port: Int
-    private var process: Process?
+    private var process: SpawnedProcess?
 
-    var pid: pid_t? { process?.processIdentifier }
+    var pid: pid_t? { process?.pid }
     var hostPort: String { "127.0.0.1:\(port)" }
 
     /// Starts a server on a fresh port with `dataDirectory` and waits until GET /v2/ answers
@@ -112,18 +109,10 @@ final class RegistryProcess {
     /// Starts the server (again) on the same port and data directory.
     func start() throws {
         precondition(process == nil || process?.isRunning == false, "the registry is already running")
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executablePath)
-        process.arguments = ["serve", "--listen", hostPort, "--data-dir", dataDirectory] + arguments
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        try log.close()
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)  // each start has a log of its own
+        process = try SpawnedProcess(
+            Self.executablePath, ["serve", "--listen", hostPort, "--data-dir", dataDirectory] + arguments,
+            environment: SpawnedProcess.environment(), stdout: logPath, stderr: logPath)
         try waitUntilReady()
     }
 
@@ -132,7 +121,7 @@ final class RegistryProcess {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             guard let process, process.isRunning else {
-                throw ClientTestError("the registry exited before it was ready (status \(process?.terminationStatus ?? -1)); log:\n\(log())")
+                throw ClientTestError("the registry exited before it was ready (status \(process?.status ?? -1)); log:\n\(log())")
             }
             if let ready {
                 if ready(port) { return }
@@ -148,10 +137,10 @@ final class RegistryProcess {
     /// gracefully within 10 s is killed and the stop fails: an operator would notice.
     func stop() throws {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        if !wait(process, timeout: 10) {
-            kill(process.processIdentifier, SIGKILL)
-            _ = wait(process, timeout: 10)
+        process.signal(SIGTERM)
+        if process.waitBlocking(timeout: 10) == nil {
+            process.signal(SIGKILL)
+            process.waitBlocking(timeout: 10)
             throw ClientTestError("the registry did not exit within 10 s of SIGTERM (killed); log:\n\(log())")
         }
     }
@@ -159,8 +148,8 @@ final class RegistryProcess {
     /// SIGKILL: the server gets no chance to finish anything.
     func kill9() {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        _ = wait(process, timeout: 10)
+        process.signal(SIGKILL)
+        process.waitBlocking(timeout: 10)
     }
 
     /// SIGKILL, then start again on the same data directory and port.
@@ -175,16 +164,9 @@ final class RegistryProcess {
         try start()
     }
 
-    private func wait(_ process: Process, timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        return !process.isRunning
-    }
-
     /// The exit status once the process has ended; nil while it runs.
     var exitStatus: Int32? {
-        guard let process, !process.isRunning else { return nil }
-        return process.terminationStatus
+        process?.status
     }
 
     func log() -> String {
@@ -282,31 +264,19 @@ func runExecutable(
         try? FileManager.default.removeItem(atPath: outPath)
         try? FileManager.default.removeItem(atPath: errPath)
     }
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
     let command = ([name] + arguments).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
-    try process.run()
-    try out.close()
-    try err.close()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning, Date() < deadline { usleep(20_000) }
+    let process = try SpawnedProcess(executable, arguments, environment: SpawnedProcess.environment(adding: environment),
+                                     stdout: outPath, stderr: errPath)
     var timedOut = false
-    if process.isRunning {
+    if process.waitBlocking(timeout: timeout) == nil {
         timedOut = true
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.waitBlocking(timeout: 10)
     }
     let stdoutData = FileManager.default.contents(atPath: outPath) ?? Data()
     let stderrData = FileManager.default.contents(atPath: errPath) ?? Data()
     let result = ToolResult(
-        command: command, status: process.terminationStatus,
+        command: command, status: process.status ?? -1,
         stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self),
         stdoutBytes: [UInt8](stdoutData))
     if timedOut { throw ClientTestError("command timed out after \(Int(timeout)) s and was killed:\n\(result.output)") }

@@ -149,20 +149,14 @@ extension ClientTests {
             try Data("nonsense".utf8).write(to: URL(fileURLWithPath: "\(directory.path)/bad.pem"))
             let logPath = "\(directory.path)/registry.log"
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: RegistryProcess.executablePath)
-            process.arguments = [
+            let process = try SpawnedProcess(RegistryProcess.executablePath, [
                 "serve", "--listen", "127.0.0.1:\(try freeLoopbackPort())", "--data-dir", try directory.sub("data"),
                 "--tls-cert", "\(directory.path)/bad.pem", "--tls-key", "\(directory.path)/bad.pem",
-            ]
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
-            try log.close()
+            ], environment: SpawnedProcess.environment(), stdout: logPath, stderr: logPath)
+            defer { process.signal(SIGKILL) }
             try waitFor("the server to refuse to start", timeout: 60) { !process.isRunning }
             let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            #expect(process.terminationStatus != 0)
+            #expect(process.status != 0)
             #expect(output.contains("bad.pem"), "the error must name the file:\n\(output)")
         }
     }
@@ -228,41 +222,38 @@ func waitFor(_ what: String, timeout: TimeInterval = 20, _ condition: () throws 
 /// curl uploading whatever the test writes to its standard input (`-T -`, chunked),
 /// so that the test decides when each part of the body is sent.
 final class StreamingCurl {
-    private let process = Process()
-    private let input = Pipe()
+    private let process: SpawnedProcess
+    /// The write end of curl's standard input.
+    private let input: FileHandle
     private let outputPath: String
 
     init(arguments: [String]) throws {
         outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-curl-\(UUID().uuidString)").path
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: try requireTool("curl"))
-        process.arguments = arguments
-        process.standardInput = input
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        try output.close()
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw ClientTestError("pipe failed: errno \(errno)") }
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        defer { close(ends[0]) }
+        input = FileHandle(fileDescriptor: ends[1], closeOnDealloc: true)
+        process = try SpawnedProcess(try requireTool("curl"), arguments, environment: SpawnedProcess.environment(),
+                                     stdout: outputPath, stderr: outputPath, stdin: ends[0])
     }
 
     func write(_ bytes: [UInt8]) throws {
-        try input.fileHandleForWriting.write(contentsOf: Data(bytes))
+        try input.write(contentsOf: Data(bytes))
     }
 
     /// Ends the body, waits for curl, returns what it printed.
     func finish(timeout: TimeInterval = 60) throws -> String {
-        try input.fileHandleForWriting.close()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        try input.close()
+        if process.waitBlocking(timeout: timeout) == nil {
+            process.signal(SIGKILL)
+            process.waitBlocking(timeout: 10)
         }
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
     }
 }

@@ -126,7 +126,7 @@ struct GCBlobRetirementTests {
         let holding = options
         let run = Task {
             try await store.collector.run(holding) { message in
-                if message == "marking" { gate.enterAndWait() }
+                if message == "marking" { await gate.enterAndWait() }
             }
         }
         try await gate.waitUntilEntered()

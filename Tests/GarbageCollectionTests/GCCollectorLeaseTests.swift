@@ -1,10 +1,10 @@
-import Dispatch
 import Foundation
 import GRDB
 import OCI
 import RegistryCore
 import Synchronization
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +25,7 @@ struct GCCollectorLeaseTests {
         let holding = options
         let first = Task {
             try await store.collector.run(holding) { message in
-                if message == "marking" { gate.enterAndWait() }
+                if message == "marking" { await gate.enterAndWait() }
             }
         }
         defer { gate.open() }
@@ -91,16 +91,20 @@ struct GCCollectorLeaseTests {
     }
 }
 
-/// Holds a collector inside its run: the run's progress callback enters the gate and
-/// blocks until the test opens it (bounded, so a failing test cannot hang).
+/// Holds a collector inside its run: the run's progress handler enters the gate and
+/// waits, suspended, until the test opens it (bounded, so a failing test cannot hang).
+/// It must not block its thread: the concurrency pool has one thread per core, and a
+/// blocked one stalls every other test's server in this process.
 final class Gate: Sendable {
     private let entered = Mutex(false)
-    private let release = DispatchSemaphore(value: 0)
     private let opened = Mutex(false)
 
-    func enterAndWait() {
+    func enterAndWait() async {
         entered.withLock { $0 = true }
-        _ = release.wait(timeout: .now() + 60)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !opened.withLock({ $0 }), !Task.isCancelled, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     func waitUntilEntered() async throws {
@@ -112,10 +116,6 @@ final class Gate: Sendable {
     }
 
     func open() {
-        let first = opened.withLock { wasOpen in
-            defer { wasOpen = true }
-            return !wasOpen
-        }
-        if first { release.signal() }
+        opened.withLock { $0 = true }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 /// `registry-gc` as an operator runs it: the JSON report is the run's, and the
 /// summary says what was (or would be) deleted.

@@ -111,7 +111,7 @@ struct GCCrashTests {
     /// Until the collector has recorded its run (it holds the lease), or has exited.
     private func waitForRunStart(_ store: GCStore, after runs: Int, child: ChildProcess) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
-        while try await store.count("SELECT count(*) FROM gc_runs") == runs, child.process.isRunning, ContinuousClock.now < deadline {
+        while try await store.count("SELECT count(*) FROM gc_runs") == runs, child.isRunning, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(2))
         }
     }

@@ -8,6 +8,7 @@ import RegistryCore
 import RegistryHTTP
 import Synchronization
 import Testing
+import TestSupport
 
 /// The write protocol under load: the real HTTP server in this process takes pushes
 /// from concurrent clients that share layers, while the built `registry-gc` runs over

@@ -3,6 +3,7 @@ import GRDB
 import OCI
 import RegistryCore
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -34,12 +35,12 @@ struct GCServiceTests {
         let server = try ChildProcess(registryBinary, [
             "serve", "--data-dir", store.directory, "--config", config, "--listen", "127.0.0.1:\(try Self.freePort())",
         ])
-        defer { if server.process.isRunning { kill(server.pid, SIGKILL) } }
+        defer { server.kill9() }
 
         // The first finished service run; it should have collected everything.
         var run: ServiceRun?
         let deadline = ContinuousClock.now + .seconds(60)
-        while run == nil, ContinuousClock.now < deadline, server.process.isRunning {
+        while run == nil, ContinuousClock.now < deadline, server.isRunning {
             try await Task.sleep(for: .milliseconds(200))
             run = try await store.pool.read { db -> ServiceRun? in
                 try Row.fetchOne(db, sql: """
@@ -50,7 +51,7 @@ struct GCServiceTests {
             }
         }
         let finished = try #require(run, "no background GC run finished within 60 s; server stderr:\n\(server.stderr)")
-        kill(server.pid, SIGTERM)
+        server.terminate()
         #expect(await server.wait() == 0, "registry serve exits 0 on SIGTERM: \(server.stderr)")
 
         #expect(finished.status == "succeeded")

@@ -2,13 +2,14 @@ import Foundation
 import RegistryCLI
 @testable import RegistryCore
 import Testing
+import TestSupport
 
 /// Every query in docs/audit.md runs against `AuditFixture`'s store and must print
 /// exactly the output the page shows (timestamps aside). Run with
 /// `UPDATE_AUDIT_DOCS=1` to rewrite the page's outputs after changing a query.
 @Suite("docs/audit.md queries")
 struct AuditDocumentationTests {
-    static let page = MigrationTests.packageRoot.appendingPathComponent("docs/audit.md")
+    static let page = packageRoot.appendingPathComponent("docs/audit.md")
 
     struct Example {
         var sql: String

@@ -1,12 +1,13 @@
 import Foundation
 @testable import RegistryCore
 import Testing
+import TestSupport
 
 @Suite("Configuration")
 struct ConfigurationTests {
     @Test("the example config in deploy/ parses and states the defaults")
     func exampleIsDefaults() throws {
-        let example = MigrationTests.packageRoot.appendingPathComponent("deploy/config.example.yml").path
+        let example = packageRoot.appendingPathComponent("deploy/config.example.yml").path
         let loaded = try RegistryConfiguration.load(file: example)
         #expect(loaded == RegistryConfiguration())
     }
@@ -50,11 +51,11 @@ struct ConfigurationTests {
     @Test("listen addresses")
     func listen() throws {
         var c = RegistryConfiguration()
-        try c.setListen(":7000")
+        try c.set("listen", to: ":7000", flag: "--listen")
         #expect(c.host == "0.0.0.0" && c.port == 7000)
-        try c.setListen("[::1]:7001")
+        try c.set("listen", to: "[::1]:7001", flag: "--listen")
         #expect(c.host == "::1" && c.port == 7001)
-        #expect(throws: ConfigurationError.self) { try c.setListen("nohost") }
-        #expect(throws: ConfigurationError.self) { try c.setListen("h:99999") }
+        #expect(throws: ConfigurationError.invalid(key: "--listen", expected: "HOST:PORT", got: "nohost")) { try c.set("listen", to: "nohost", flag: "--listen") }
+        #expect(throws: ConfigurationError.self) { try c.set("listen", to: "h:99999", flag: "--listen") }
     }
 }

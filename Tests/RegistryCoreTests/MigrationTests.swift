@@ -3,14 +3,13 @@ import GRDB
 import Migrations
 @testable import RegistryCore
 import Testing
+import TestSupport
 
 @Suite("Migrations")
 struct MigrationTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     @Test("every .sql file in migrations/ is embedded, in file-name order")
     func everyFileRegistered() throws {
-        let folder = Self.packageRoot.appendingPathComponent("migrations")
+        let folder = packageRoot.appendingPathComponent("migrations")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
             .filter { $0.hasSuffix(".sql") }.map { String($0.dropLast(4)) }.sorted()
         #expect(!files.isEmpty)
@@ -35,7 +34,7 @@ struct MigrationTests {
     }
 
     @Test("a database upgraded by a newer Stowage is refused, naming the migrations this binary lacks; serve does not start")
-    func newerSchemaRefused() throws {
+    func newerSchemaRefused() async throws {
         let directory = try TemporaryDirectory()
         var configuration = RegistryConfiguration()
         configuration.dataDirectory = directory.path
@@ -43,25 +42,18 @@ struct MigrationTests {
         _ = try Registry.open(configuration: configuration)
         let path = StoragePaths(root: directory.path).database
         let queue = try DatabaseQueue(path: path)
-        try queue.write { try $0.execute(sql: "INSERT INTO schema_migrations(version) VALUES ('9999_from_a_newer_version')") }
+        try await queue.write { try $0.execute(sql: "INSERT INTO schema_migrations(version) VALUES ('9999_from_a_newer_version')") }
         try queue.close()
 
         #expect(throws: SchemaError.newerThanBinary(path: path, unknown: ["9999_from_a_newer_version"])) {
             try Registry.open(configuration: configuration)
         }
-        let serve = Process()
-        serve.executableURL = Self.packageRoot.appendingPathComponent(".build/debug/registry")
-        serve.arguments = ["serve", "--data-dir", directory.path, "--listen", "127.0.0.1:0"]
-        let stderr = Pipe()
-        serve.standardError = stderr
-        serve.standardOutput = FileHandle.nullDevice
-        try serve.run()
-        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        serve.waitUntilExit()
-        #expect(serve.terminationStatus != 0)
+        let serve = try await ChildProcess.run(try builtExecutable("registry"), ["serve", "--data-dir", directory.path, "--listen", "127.0.0.1:0"])
+        let message = serve.stderr
+        #expect(serve.status != 0)
         #expect(message.contains("9999_from_a_newer_version") && message.contains("newer version"), "\(message)")
         // Nothing was written: the record of the newer migration is still there, alone.
-        let versions = try DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT version FROM schema_migrations") }
+        let versions = try await DatabaseQueue(path: path).read { try String.fetchAll($0, sql: "SELECT version FROM schema_migrations") }
         #expect(versions == Migrations.all.map(\.identifier) + ["9999_from_a_newer_version"])
     }
 }

@@ -6,17 +6,9 @@ import Testing
 import TestSupport
 
 /// A tool run to completion: its exit status and what it wrote to stderr.
-private func runTool(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    return (process.terminationStatus, text)
+private func runTool(_ arguments: [String]) async throws -> (status: Int32, stderr: String) {
+    let result = try await ChildProcess.run("/usr/bin/env", arguments)
+    return (result.status, result.stderr)
 }
 
 private struct MountFailure: Error, CustomStringConvertible {
@@ -30,7 +22,7 @@ private func withSmallFilesystem<T>(_ body: (String) async throws -> T) async th
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-full-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let mount = try runTool(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", directory])
+    let mount = try await runTool(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", directory])
     guard mount.status == 0 else {
         throw MountFailure(description: """
             mounting a 16 MiB tmpfs at \(directory) failed (exit \(mount.status)): \(mount.stderr)
@@ -43,8 +35,8 @@ private func withSmallFilesystem<T>(_ body: (String) async throws -> T) async th
     } catch {
         result = .failure(error)
     }
-    if try runTool(["umount", directory]).status != 0 {
-        _ = try runTool(["umount", "-l", directory])
+    if try await runTool(["umount", directory]).status != 0 {
+        _ = try await runTool(["umount", "-l", directory])
     }
     return try result.get()
 }

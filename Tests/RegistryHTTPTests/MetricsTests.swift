@@ -80,13 +80,14 @@ import TestSupport
             // Another connection (as `registry-gc` would be) holds the write lock...
             let other = try DatabaseQueue(path: databasePath)
             let locked = Atomic<Bool>(false), release = Atomic<Bool>(false)
-            let holder = Task.detached {
-                try other.inDatabase { db in
+            // On a thread of its own: a sleeping cooperative thread would stall the server.
+            let holder = Task {
+                try await onThread { try other.inDatabase { db in
                     try db.execute(sql: "BEGIN IMMEDIATE")
                     locked.store(true, ordering: .sequentiallyConsistent)
                     while !release.load(ordering: .sequentiallyConsistent) { Thread.sleep(forTimeInterval: 0.01) }
                     try db.execute(sql: "COMMIT")
-                }
+                } }
             }
             while !locked.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(10)) }
             // ...while a push needs it: the push waits (and the wait is counted) until it is released.

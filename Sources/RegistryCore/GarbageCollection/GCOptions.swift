@@ -12,14 +12,15 @@ public struct GCOptions: Sendable {
     /// Blobs and manifests younger than this, and unreferenced blobs whose lease has
     /// not run out, are kept.
     public var delay: Duration
-    /// Upload sessions idle longer than this are cancelled.
-    public var uploadTimeout: Duration = .seconds(24 * 3600)
+    /// Upload sessions idle longer than this are cancelled (`gc.upload_timeout`).
+    public var uploadTimeout = RegistryConfiguration().uploadTimeout
     /// Also walk the disk: orphan files without a row, rows without a file.
     public var fullScan = false
     public var trigger: Trigger = .cli
     /// Rows per write transaction to start with; small so that each holds the write
     /// lock briefly.
-    public var batchSize = 100
+    public var batchSize = defaultBatchSize
+    public static let defaultBatchSize = 100
     /// Blob batches shrink (not below `minimumBatchSize`) while a transaction holds the
     /// write lock longer than this, and grow (up to 8 × `batchSize`) while they are quick.
     public var targetWriteMilliseconds: Double = 20

@@ -7,7 +7,7 @@ extension GarbageCollector {
     /// decision: manifests (parents before children), then blobs, then uploads.
     func sweep(
         _ plan: GCPlan, options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
-        progress: (@Sendable (String) -> Void)?
+        progress: ProgressHandler?
     ) async throws {
         try await sweepManifests(plan.manifests, options: options, runID: runID, holder: holder, report: &report, progress: progress)
         // Blobs the deleted manifests referenced were queued by triggers; the plan
@@ -19,7 +19,7 @@ extension GarbageCollector {
 
     private func sweepManifests(
         _ manifests: [GCPlan.Manifest], options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
-        progress: (@Sendable (String) -> Void)?
+        progress: ProgressHandler?
     ) async throws {
         var pending = manifests
         while !pending.isEmpty {
@@ -52,7 +52,7 @@ extension GarbageCollector {
                 report.manifests += outcome.deleted.map(\.entry)
                 deferred += outcome.waiting
                 progressMade = progressMade || !outcome.deleted.isEmpty
-                progress?("manifests: \(report.manifests.count)/\(manifests.count) deleted")
+                await progress?("manifests: \(report.manifests.count)/\(manifests.count) deleted")
             }
             // Children wait for their garbage parents; without progress the rest are kept.
             pending = progressMade ? deferred : []
@@ -64,13 +64,13 @@ extension GarbageCollector {
     /// transaction, paced by the write lock's hold time.
     private func sweepBlobs(
         _ blobs: [GCReport.BlobEntry], options: GCOptions, runID: Int64, holder: String, report: inout GCReport,
-        progress: (@Sendable (String) -> Void)?
+        progress: ProgressHandler?
     ) async throws {
         let total = blobs.count
         let outcome = try await registry.retireBlobs(
             blobs.compactMap { Digest($0.digest) }, .unreferenced,
             by: .init(actor: Self.auditActor, runID: runID, leaseHolder: holder, pacing: options.pacing),
-            progress: progress.map { progress -> @Sendable (Int) -> Void in { progress("blobs: \($0)/\(total) deleted") } })
+            progress: progress.map { progress -> @Sendable (Int) async -> Void in { await progress("blobs: \($0)/\(total) deleted") } })
         report.blobs += outcome.retired.map { GCReport.BlobEntry(digest: $0.digest.description, size: $0.size) }
         for hold in outcome.holds { record(hold, in: &report) }
     }

@@ -29,7 +29,7 @@ public final class GarbageCollector: Sendable {
     var store: BlobStore { registry.store }
 
     /// Runs one collection. Throws `GCError.leaseHeld` when another collector runs.
-    public func run(_ options: GCOptions, progress: (@Sendable (String) -> Void)? = nil) async throws -> GCReport {
+    public func run(_ options: GCOptions, progress: ProgressHandler? = nil) async throws -> GCReport {
         if registry.configuration.readOnly, !options.dryRun { throw GCError.readOnly }
         let started = ContinuousClock.now
         return try await withLease { holder in
@@ -38,7 +38,7 @@ public final class GarbageCollector: Sendable {
     }
 
     private func collect(
-        _ options: GCOptions, holder: String, started: ContinuousClock.Instant, progress: (@Sendable (String) -> Void)?
+        _ options: GCOptions, holder: String, started: ContinuousClock.Instant, progress: ProgressHandler?
     ) async throws -> GCReport {
         let runID = try await startRun(options)
         var report = GCReport(runID: runID, dryRun: options.dryRun, deleteUntagged: options.deleteUntagged, fullScan: options.fullScan)
@@ -50,11 +50,11 @@ public final class GarbageCollector: Sendable {
                 : try await recover(runID: runID, delay: options.delay)
             report.orphanFiles = orphanUploads.map(\.path)
             report.orphanBytes = orphanUploads.reduce(0) { $0 + $1.size }
-            progress?("marking")
+            await progress?("marking")
             let markStart = ContinuousClock.now
             let plan = try await mark(options)
             report.markMilliseconds = (ContinuousClock.now - markStart).seconds * 1000
-            progress?("marked: \(plan.manifests.count) manifests, \(plan.blobs.count) blobs, \(plan.uploads.count) uploads")
+            await progress?("marked: \(plan.manifests.count) manifests, \(plan.blobs.count) blobs, \(plan.uploads.count) uploads")
             if options.dryRun {
                 report.manifests = plan.manifests.map(\.entry)
                 report.blobs = plan.blobs
@@ -66,7 +66,7 @@ public final class GarbageCollector: Sendable {
                 report.sweepMilliseconds = (ContinuousClock.now - sweepStart).seconds * 1000
             }
             if options.fullScan {
-                progress?("scanning disk")
+                await progress?("scanning disk")
                 try await scanDisk(options, holder: holder, report: &report)
             }
             report.durationMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)

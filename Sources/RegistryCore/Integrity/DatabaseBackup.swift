@@ -80,14 +80,14 @@ public final class DatabaseBackup: Sendable {
 
     public static let countedTables = ["repositories", "manifests", "tags", "blobs", "uploads", "audit_events", "gc_runs"]
 
-    public func run(_ options: BackupOptions, progress: (@Sendable (String) -> Void)? = nil) async throws -> BackupReport {
+    public func run(_ options: BackupOptions, progress: ProgressHandler? = nil) async throws -> BackupReport {
         let started = ContinuousClock.now
         let destination = options.destination
         if FileManager.default.fileExists(atPath: destination), !options.force {
             throw BackupError.destinationExists(destination)
         }
         let collector = GarbageCollector(registry: registry, logger: logger)
-        progress?("waiting for the garbage collection lease")
+        await progress?("waiting for the garbage collection lease")
         let holder = try await acquireLease(collector, wait: options.leaseWait, duration: options.leaseDuration)
         return try await collector.holding(holder) {
             try await copyStore(options, holder: holder, started: started, progress: progress)
@@ -95,7 +95,7 @@ public final class DatabaseBackup: Sendable {
     }
 
     private func copyStore(
-        _ options: BackupOptions, holder: String, started: ContinuousClock.Instant, progress: (@Sendable (String) -> Void)?
+        _ options: BackupOptions, holder: String, started: ContinuousClock.Instant, progress: ProgressHandler?
     ) async throws -> BackupReport {
         let destination = options.destination
         // Renewed from a timer for the whole copy: a long VACUUM INTO or one big
@@ -109,7 +109,7 @@ public final class DatabaseBackup: Sendable {
         let partial = destination + ".partial"
         unlink(partial)
         do {
-            progress?("copying the database")
+            await progress?("copying the database")
             // VACUUM INTO runs its own read transaction on a reader connection: one
             // consistent snapshot, and writers are never blocked.
             try await registry.copyDatabase(to: partial)
@@ -168,7 +168,7 @@ public final class DatabaseBackup: Sendable {
 
     private func copyBlobs(
         _ digests: [String], to directory: String, keeper: LeaseKeeper, report: inout BackupReport,
-        progress: (@Sendable (String) -> Void)?
+        progress: ProgressHandler?
     ) async throws {
         let source = registry.store.paths
         try Self.makeDirectories(directory)
@@ -197,7 +197,7 @@ public final class DatabaseBackup: Sendable {
             } else {
                 throw BackupError.io("link \(from) to \(to): \(String(cString: strerror(errno)))")
             }
-            if index % 100 == 0 { progress?("blobs: \(index + 1)/\(digests.count)") }
+            if index % 100 == 0 { await progress?("blobs: \(index + 1)/\(digests.count)") }
         }
     }
 

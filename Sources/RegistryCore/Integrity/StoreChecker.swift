@@ -36,7 +36,7 @@ public final class StoreChecker: Sendable {
         or push the affected images again (the registry then accepts the blob's bytes anew)
         """
 
-    public func check(_ options: CheckOptions, progress: (@Sendable (String) -> Void)? = nil) async throws -> CheckReport {
+    public func check(_ options: CheckOptions, progress: ProgressHandler? = nil) async throws -> CheckReport {
         let snapshot = try await registry.read { db in try StoreSnapshot.read(db) }
         var report = CheckReport()
         report.counts = snapshot.counts
@@ -79,7 +79,7 @@ public final class StoreChecker: Sendable {
     // MARK: Blob rows against files
 
     private func checkBlobFiles(
-        _ snapshot: StoreSnapshot, options: CheckOptions, progress: (@Sendable (String) -> Void)?, into report: inout CheckReport
+        _ snapshot: StoreSnapshot, options: CheckOptions, progress: ProgressHandler?, into report: inout CheckReport
     ) async throws {
         var missing: [Digest] = []
         var damaged: [CheckReport.Problem] = []
@@ -102,11 +102,9 @@ public final class StoreChecker: Sendable {
             guard options.verifyDigests else { continue }
             do {
                 let blob = report.counts.blobsHashed + 1, bytesBefore = report.counts.bytesHashed, blobs = snapshot.blobs.count
-                let computed = try await BlockingIO.run {
-                    try Self.hashFile(path, algorithm: digest.algorithm) { hashed in
-                        progress?("verifying digests: \(blob)/\(blobs) blobs, "
-                                  + "\(Self.mebibytes(bytesBefore + hashed))/\(Self.mebibytes(totalBytes)) MiB")
-                    }
+                let computed = try await Self.hashFile(path, algorithm: digest.algorithm) { hashed in
+                    await progress?("verifying digests: \(blob)/\(blobs) blobs, "
+                                    + "\(Self.mebibytes(bytesBefore + hashed))/\(Self.mebibytes(totalBytes)) MiB")
                 }
                 report.counts.blobsHashed += 1
                 report.counts.bytesHashed += size
@@ -156,21 +154,31 @@ public final class StoreChecker: Sendable {
         }
     }
 
-    /// SHA-256/512 of a file, read through the one read loop; `progress` gets the bytes
-    /// hashed so far, every 64 MiB. Blocking: run it through `BlockingIO`.
-    static func hashFile(_ path: String, algorithm: Digest.Algorithm, progress: (Int64) -> Void) throws -> Digest {
+    /// SHA-256/512 of a file, read through the one read loop on the blocking pool, 64 MiB
+    /// per job; `progress` gets the bytes hashed so far after each.
+    static func hashFile(_ path: String, algorithm: Digest.Algorithm, progress: (Int64) async -> Void) async throws -> Digest {
         let file = try DiskFile.open(path, flags: O_RDONLY)
         defer { file.close() }
         var hasher = DigestHasher(algorithm: algorithm)
-        var hashed: Int64 = 0, chunks = 0
-        try file.readChunks { chunk in
-            hasher.update(chunk)
-            hashed += Int64(chunk.count)
-            chunks += 1
-            if chunks % 64 == 1 { progress(hashed) }
+        var hashed: Int64 = 0
+        while true {
+            let (next, count) = try await BlockingIO.run { [hasher, hashed] in
+                var next = hasher, count: Int64 = 0
+                try file.readChunks(from: hashed, length: hashSegment) { chunk in
+                    next.update(chunk)
+                    count += Int64(chunk.count)
+                }
+                return (next, count)
+            }
+            hasher = next
+            hashed += count
+            if count < hashSegment { break }
+            await progress(hashed)
         }
         return hasher.finalize()
     }
+
+    private static let hashSegment: Int64 = 64 << 20
 
     private static func mebibytes(_ bytes: Int64) -> Int64 { bytes >> 20 }
 

@@ -1,116 +1,7 @@
 import Yams
 
-/// Decodes the configuration structs from a composed YAML node, strictly, and merges
-/// `STOWAGE_*` environment variables on the way.
-///
-/// - Unknown keys are refused: every struct whose `CodingKeys` is `CaseIterable` (the
-///   convention for configuration sections) lists its keys, and a key in the file that
-///   is not one of them is an error naming its dotted path and the keys allowed there.
-///   Maps with free keys (`auth.groups`) decode through non-`CaseIterable` keys and are
-///   not checked. A new section needs nothing but that convention to be validated.
-/// - A value of the wrong type names its key: `gc.enabled: expected true or false, got 'sometimes'`.
-/// - Environment: while a section is decoded, each of its keys may be overridden by
-///   `STOWAGE_<PATH>` (the dotted path upper-cased, dots as underscores:
-///   `gc.interval` is `STOWAGE_GC_INTERVAL`, `data_dir` is `STOWAGE_DATA_DIR`). A variable
-///   that no key consumed is refused like an unknown key. A value given to a list or map
-///   key is read as YAML (`STOWAGE_AUTH_TOKEN_VERIFICATION_KEYS='[a.pem, b.pem]'`).
-public struct ConfigurationDecoder {
-    public static let environmentPrefix = "STOWAGE_"
-
-    /// The `STOWAGE_*` variables of `environment`.
-    let environment: [String: String]
-
-    public init(environment: [String: String] = [:]) {
-        self.environment = environment.filter { $0.key.hasPrefix(Self.environmentPrefix) }
-    }
-
-    /// What decoding produced: the value, and every variable name the decoded sections offered.
-    public struct Result<T> {
-        public var value: T
-        public var knownVariables: Set<String>
-    }
-
-    func decode<T: Decodable>(_ type: T.Type, from node: Node?) throws -> Result<T> {
-        let root = node ?? Node([(Node, Node)]())
-        guard root.mapping != nil else {
-            throw ConfigurationError.invalid(key: "(top level)", expected: "a mapping of keys to values", got: Self.describe(root))
-        }
-        let state = DecodingState(environment: environment)
-        let value: T
-        do {
-            value = try T(from: NodeDecoder(node: root, path: [], state: state))
-        } catch let error as ConfigurationError {
-            throw error
-        } catch let error as DecodingError {
-            throw Self.translate(error)
-        } catch {
-            throw ConfigurationError.invalid(key: "(configuration)", expected: "a valid configuration", got: "\(error)")
-        }
-        let unknown = environment.keys.filter { !state.consumed.contains($0) }.sorted()
-        if let name = unknown.first {
-            throw ConfigurationError.unknownEnvironmentVariable(name, expected: state.suggestions(for: name))
-        }
-        return Result(value: value, knownVariables: state.known)
-    }
-
-    /// The environment variable that overrides the key at `path`.
-    public static func variableName(_ path: [String]) -> String {
-        environmentPrefix + path.joined(separator: "_").uppercased()
-    }
-
-    /// A section's own `init(from:)` may throw `DecodingError`s: they name the key too.
-    static func translate(_ error: DecodingError) -> ConfigurationError {
-        switch error {
-        case .typeMismatch(let type, let context):
-            .invalid(key: NodeDecoder.dotted(context.codingPath), expected: "a value of type \(type)", got: context.debugDescription)
-        case .valueNotFound(let type, let context):
-            .invalid(key: NodeDecoder.dotted(context.codingPath), expected: "a value of type \(type)", got: "nothing")
-        case .keyNotFound(let key, let context):
-            .invalid(key: NodeDecoder.dotted(context.codingPath + [key]), expected: "a value (the key is required)", got: "nothing")
-        case .dataCorrupted(let context):
-            .invalid(key: NodeDecoder.dotted(context.codingPath), expected: "a valid value", got: context.debugDescription)
-        @unknown default:
-            .invalid(key: "(configuration)", expected: "a valid configuration", got: "\(error)")
-        }
-    }
-
-    static func describe(_ node: Node) -> String {
-        switch node {
-        case .scalar(let scalar): scalar.string
-        case .mapping: "a mapping"
-        case .sequence: "a list"
-        case .alias: "an alias"
-        }
-    }
-}
-
-/// Shared by every decoder of one decoding run: which variables were used, and which
-/// names were possible (for the error message of an unknown one).
-final class DecodingState {
-    let environment: [String: String]
-    var consumed: Set<String> = []
-    var known: Set<String> = []
-
-    init(environment: [String: String]) {
-        self.environment = environment
-    }
-
-    /// Known names of the same section as `name` (or all of them).
-    func suggestions(for name: String) -> [String] {
-        let sorted = known.sorted()
-        var prefix = Substring(name)
-        while let underscore = prefix.lastIndex(of: "_") {
-            prefix = prefix[..<underscore]
-            if prefix.count < ConfigurationDecoder.environmentPrefix.count { break }
-            let siblings = sorted.filter { $0.hasPrefix(prefix + "_") }
-            if !siblings.isEmpty { return siblings }
-        }
-        return sorted
-    }
-}
-
 /// A path component: a mapping key or a list index.
-private struct PathKey: CodingKey {
+struct PathKey: CodingKey {
     var stringValue: String
     var intValue: Int?
 
@@ -121,21 +12,51 @@ private struct PathKey: CodingKey {
     }
 }
 
+/// Decodes a structured configuration value (a list, a map, a list of rules) from its
+/// YAML node, strictly:
+/// - Unknown keys are refused: every struct whose `CodingKeys` is `CaseIterable` (the
+///   convention for configuration structs) lists its keys, and a key that is not one of
+///   them is an error naming its dotted path and the keys allowed there. Maps with free
+///   keys (`auth.groups`) decode through non-`CaseIterable` keys and are not checked.
+/// - A value of the wrong type names its key: `auth.access[0].subjects: expected a list`.
 struct NodeDecoder: Decoder {
     let node: Node
     let path: [any CodingKey]
-    let state: DecodingState
-    /// The node came from an environment variable (its text may stand for a list or a map).
-    var fromEnvironment = false
+    /// How the operator names the value at the root (the key, or its variable or flag).
+    let rootName: String
+    let rootDepth: Int
 
     var codingPath: [any CodingKey] { path }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    /// `auth.access[0].actions`
-    var dottedPath: String {
-        Self.dotted(path)
+    static func decode<T: Decodable>(_ type: T.Type, from node: Node, path: String, name: String) throws -> T {
+        let keys = path.split(separator: ".").map { PathKey(stringValue: String($0)) as any CodingKey }
+        do {
+            return try T(from: NodeDecoder(node: node, path: keys, rootName: name, rootDepth: keys.count))
+        } catch let error as ConfigurationError {
+            throw error
+        } catch let error as DecodingError {
+            throw translate(error)
+        }
     }
 
+    /// A struct's own `init(from:)` may throw `DecodingError`s: they name the key too.
+    static func translate(_ error: DecodingError) -> ConfigurationError {
+        switch error {
+        case .typeMismatch(let type, let context):
+            .invalid(key: dotted(context.codingPath), expected: "a value of type \(type)", got: context.debugDescription)
+        case .valueNotFound(let type, let context):
+            .invalid(key: dotted(context.codingPath), expected: "a value of type \(type)", got: "nothing")
+        case .keyNotFound(let key, let context):
+            .invalid(key: dotted(context.codingPath + [key]), expected: "a value (the key is required)", got: "nothing")
+        case .dataCorrupted(let context):
+            .invalid(key: dotted(context.codingPath), expected: "a valid value", got: context.debugDescription)
+        @unknown default:
+            .invalid(key: "(configuration)", expected: "a valid configuration", got: "\(error)")
+        }
+    }
+
+    /// `auth.access[0].actions`
     static func dotted(_ path: [any CodingKey]) -> String {
         var text = ""
         for key in path {
@@ -144,52 +65,29 @@ struct NodeDecoder: Decoder {
         return text.isEmpty ? "(top level)" : text
     }
 
-    /// The key as the operator should look for it: with the variable name when the value came from one.
+    /// The key as the operator should look for it.
     var keyName: String {
-        fromEnvironment ? "\(dottedPath) (\(ConfigurationDecoder.variableName(path.map(\.stringValue))))" : dottedPath
+        path.count == rootDepth ? rootName : Self.dotted(path)
     }
 
     func mismatch(_ expected: String) -> ConfigurationError {
-        .invalid(key: keyName, expected: expected, got: ConfigurationDecoder.describe(node))
+        .invalid(key: keyName, expected: expected, got: ConfigurationInput.describe(node))
     }
 
-    /// The node as YAML when it came from the environment as text, e.g. `[a, b]`.
-    func structured() -> Node {
-        guard fromEnvironment, case .scalar(let scalar) = node, let parsed = try? Yams.compose(yaml: scalar.string) else { return node }
-        return parsed
-    }
-
-    func child(_ node: Node, _ key: any CodingKey, fromEnvironment: Bool = false) -> NodeDecoder {
-        NodeDecoder(node: node, path: path + [key], state: state, fromEnvironment: fromEnvironment)
+    func child(_ node: Node, _ key: any CodingKey) -> NodeDecoder {
+        NodeDecoder(node: node, path: path + [key], rootName: rootName, rootDepth: rootDepth)
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        guard case .mapping(var mapping) = structured() else { throw mismatch("a mapping") }
-        let names = path.map(\.stringValue)
-        var fromEnvironment: Set<String> = []
+        guard case .mapping(let mapping) = node else { throw mismatch("a mapping") }
         if let allowed = Self.keyNames(Key.self) {
             for key in mapping.keys {
                 guard let name = key.string, allowed.contains(name) else {
                     throw ConfigurationError.unknownKey(Self.dotted(path + [PathKey(stringValue: key.string ?? "\(key)")]), expected: allowed)
                 }
             }
-            // Items of a list (auth.access[0]) are set as a whole, by the list's variable.
-            let inList = path.contains { $0.intValue != nil }
-            for name in allowed where !inList {
-                let variable = ConfigurationDecoder.variableName(names + [name])
-                state.known.insert(variable)
-                if let value = state.environment[variable] {
-                    mapping[name] = Node(value)
-                    fromEnvironment.insert(name)
-                    state.consumed.insert(variable)
-                } else if mapping[name] == nil || mapping[name]?.null != nil,
-                          state.environment.keys.contains(where: { $0.hasPrefix(variable + "_") }) {
-                    // A variable for a key inside a section the file does not have (or leaves empty).
-                    mapping[name] = Node([(Node, Node)]())
-                }
-            }
         }
-        return KeyedDecodingContainer(KeyedContainer<Key>(mapping: mapping, decoder: self, fromEnvironment: fromEnvironment))
+        return KeyedDecodingContainer(KeyedContainer<Key>(mapping: mapping, decoder: self))
     }
 
     /// The names of a `CaseIterable` coding-key type, or nil for free keys.
@@ -203,7 +101,7 @@ struct NodeDecoder: Decoder {
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        guard case .sequence(let sequence) = structured() else { throw mismatch("a list") }
+        guard case .sequence(let sequence) = node else { throw mismatch("a list") }
         return UnkeyedContainer(nodes: Array(sequence), decoder: self)
     }
 
@@ -215,7 +113,6 @@ struct NodeDecoder: Decoder {
 private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let mapping: Node.Mapping
     let decoder: NodeDecoder
-    let fromEnvironment: Set<String>
 
     var codingPath: [any CodingKey] { decoder.path }
     var allKeys: [Key] { mapping.keys.compactMap { $0.string.flatMap(Key.init(stringValue:)) } }
@@ -231,7 +128,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         guard let node = mapping[key.stringValue] else {
             throw ConfigurationError.invalid(key: NodeDecoder.dotted(codingPath + [key]), expected: "a value", got: "")
         }
-        return decoder.child(node, key, fromEnvironment: fromEnvironment.contains(key.stringValue))
+        return decoder.child(node, key)
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try T(from: childDecoder(key)) }
