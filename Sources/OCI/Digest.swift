@@ -96,19 +96,20 @@ public struct DigestHasher: Sendable {
         bytes.withUnsafeBytes { update($0) }
     }
 
+    /// Lower-case hex, two digits a byte.
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in bytes { text += [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]] }
+        return String(decoding: text, as: UTF8.self)
+    }
+
     public func finalize() -> Digest {
         let hex: String
         switch state {
-        case .sha256(let h): hex = h.finalize().map { String(format2: $0) }.joined()
-        case .sha512(let h): hex = h.finalize().map { String(format2: $0) }.joined()
+        case .sha256(let h): hex = Self.hex(h.finalize())
+        case .sha512(let h): hex = Self.hex(h.finalize())
         }
         return Digest("\(algorithm.rawValue):\(hex)")!
-    }
-}
-
-extension String {
-    fileprivate init(format2 byte: UInt8) {
-        let digits: [Character] = Array("0123456789abcdef")
-        self.init([digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]])
     }
 }

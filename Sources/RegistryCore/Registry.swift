@@ -16,26 +16,33 @@ public final class Registry: Sendable {
     /// Manifest pulls waiting to be written to the audit trail.
     public let pulls: PullRecorder
     /// Counters and gauges for `/metrics`.
-    public let metrics = RegistryMetrics()
+    public let metrics: RegistryMetrics
     let logger: Logger
 
-    public init(configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage")) throws {
+    /// `metrics`: where the registry's metrics go; by default nowhere (a command that
+    /// serves no metrics page).
+    public init(
+        configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage"), metrics: any MetricsBackend = DiscardedMetrics()
+    ) throws {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = RegistryMetrics(backend: metrics)
         // An idle session's open file is closed after a minute (or the upload timeout,
         // when shorter): an abandoned session must not pin its disk blocks.
         sessions = UploadSessions(evictionAge: min(.seconds(60), configuration.uploadTimeout))
         let paths = StoragePaths(root: configuration.dataDirectory)
         store = BlobStore(paths: paths, syncWrites: configuration.syncWrites)
         try store.createDirectories()
-        database = try RegistryDatabase(path: paths.database, busyTimeout: configuration.databaseBusyTimeout, metrics: metrics)
+        database = try RegistryDatabase(path: paths.database, busyTimeout: configuration.databaseBusyTimeout, metrics: self.metrics)
         try database.refuseNewerSchema(path: paths.database)
         pulls = PullRecorder(database: database)
     }
 
     /// Creates the directories and applies pending migrations.
-    public static func open(configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage")) throws -> Registry {
-        let registry = try Registry(configuration: configuration, logger: logger)
+    public static func open(
+        configuration: RegistryConfiguration, logger: Logger = Logger(label: "stowage"), metrics: any MetricsBackend = DiscardedMetrics()
+    ) throws -> Registry {
+        let registry = try Registry(configuration: configuration, logger: logger, metrics: metrics)
         let applied = try registry.migrate()
         if !applied.isEmpty {
             logger.info("applied migrations", metadata: ["migrations": "\(applied.joined(separator: ", "))"])
@@ -80,7 +87,7 @@ public final class Registry: Sendable {
 
     /// A non-negative duration as `S.mmm`, rounded up to the millisecond.
     private static func millisecondsText(_ duration: Duration) -> String {
-        let milliseconds = max(0, Int64((duration.seconds * 1000).rounded(.up)))
+        let milliseconds = max(0, Int64(duration.milliseconds.rounded(.up)))
         let fraction = String(milliseconds % 1000)
         return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
     }

@@ -78,12 +78,3 @@ enum RequestParsing {
         return length
     }
 }
-
-/// Query values put into `Link` and `Location` headers.
-extension String {
-    var queryEscaped: String {
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&=+?#")
-        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
-    }
-}

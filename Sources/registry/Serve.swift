@@ -73,7 +73,9 @@ struct Serve: AsyncParsableCommand {
         try configuration.validate()
         LogBootstrap.bootstrap(configuration.log)
         let logger = Logger(label: "stowage")
-        let registry = try Registry.open(configuration: configuration, logger: logger)
+        let backend = PrometheusBackend()
+        let registry = try Registry.open(
+            configuration: configuration, logger: logger, metrics: configuration.metrics.enabled ? backend : DiscardedMetrics())
         let collector = GarbageCollector(registry: registry, logger: logger)
         try await collector.recover()
         let access = try RegistryApplication.accessControl(for: registry, logger: logger)
@@ -97,7 +99,7 @@ struct Serve: AsyncParsableCommand {
     /// once more, then the database is checkpointed and closed.
     private func runUntilShutdown(registry: Registry, access: AccessControl, background: [any Service], logger: Logger) async throws {
         let configuration = registry.configuration
-        if configuration.metrics.enabled { MetricsSystem.bootstrap(registry.metrics.factory) }
+        if configuration.metrics.enabled { MetricsSystem.bootstrap(registry.metrics.backend.factory) }
         let accessLog = Logger(label: "stowage.access")
         var group = ServiceGroupConfiguration(
             services: try RegistryServer.services(

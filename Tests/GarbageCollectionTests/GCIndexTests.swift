@@ -48,7 +48,7 @@ struct GCIndexTests {
         #expect(report.manifests.count == 3)
         #expect(try await store.count("SELECT count(*) FROM manifests") == 0)
         #expect(try await store.count("SELECT count(*) FROM blobs") == 0)
-        #expect(StoreSnapshot.fileTree(store.directory).keys.filter { $0.hasPrefix("blobs/") }.isEmpty)
+        #expect(StoreContents.fileTree(store.directory).keys.filter { $0.hasPrefix("blobs/") }.isEmpty)
         try await store.expectManifest(index, kept: false, "untagged")
         try await store.expectConsistent()
     }

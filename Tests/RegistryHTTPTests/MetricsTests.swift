@@ -95,7 +95,7 @@ import TestSupport
             var waited = false
             for _ in 0..<500 where !waited {
                 // Read in-process: the test client's one connection is busy with the push.
-                waited = MetricsPage(text: registry.metrics.prometheus.emitToString()).value("stowage_sqlite_busy_waits_total") ?? 0 >= 1
+                waited = MetricsPage(text: String(decoding: registry.metrics.backend.exposition(), as: UTF8.self)).value("stowage_sqlite_busy_waits_total") ?? 0 >= 1
                 if !waited { try await Task.sleep(for: .milliseconds(20)) }
             }
             release.store(true, ordering: .sequentiallyConsistent)

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import OCI
+import RegistryCLI
 import RegistryCore
 import RegistryHTTP
 import Testing
@@ -57,7 +58,7 @@ func serveLive<T: Sendable>(
     logger: Logger = quietLogger(),
     _ body: @Sendable (Registry, RegistryClient) async throws -> T
 ) async throws -> T {
-    let registry = try Registry.open(configuration: cfg, logger: logger)
+    let registry = try Registry.open(configuration: cfg, logger: logger, metrics: PrometheusBackend())
     var listen = cfg
     listen.host = "127.0.0.1"
     listen.port = 0

@@ -1,3 +1,5 @@
+import Yams
+
 /// Who may do what. Parsed from the `auth:` section of the configuration file.
 public struct AuthConfiguration: Sendable, Equatable {
     public enum Mode: String, Sendable, CaseIterable {
@@ -52,4 +54,34 @@ public struct AuthConfiguration: Sendable, Equatable {
     public var failedLoginLimit = 10
 
     public init() {}
+}
+
+extension AuthConfiguration.Mode: ConfigurationChoice {}
+
+/// `auth.access`: each rule is a mapping of exactly these keys.
+extension AuthConfiguration.Rule: ConfigurationElement {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case subjects, repositories, actions
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        subjects = try container.decode([String].self, forKey: .subjects)
+        repositories = try container.decode([String].self, forKey: .repositories)
+        let names = try container.decode([String].self, forKey: .actions)
+        actions = try Set(names.map { name in
+            guard let action = AuthConfiguration.Action(rawValue: name) else {
+                throw ConfigurationError.invalid(key: NodeDecoder.dotted(decoder.codingPath + [CodingKeys.actions]),
+                                                 expected: "pull, push, delete or catalog", got: name)
+            }
+            return action
+        })
+    }
+
+    var yaml: Node {
+        Node([
+            (Node("subjects"), subjects.yaml), (Node("repositories"), repositories.yaml),
+            (Node("actions"), AuthConfiguration.Action.allCases.filter(actions.contains).map(\.rawValue).yaml),
+        ])
+    }
 }

@@ -26,7 +26,7 @@ public enum DurationParser {
     /// In the largest unit that holds it whole: `1h`, `10m`, `90s`, `1500ms`, `0s`.
     /// `parse(format(d)) == d` to the millisecond.
     public static func format(_ duration: Duration) -> String {
-        let milliseconds = Int64((duration.seconds * 1000).rounded())
+        let milliseconds = Int64(duration.milliseconds.rounded())
         guard milliseconds != 0 else { return "0s" }
         for (suffix, factor) in units.reversed() {
             let unit = Int64(factor * 1000)

@@ -44,3 +44,5 @@ public struct LogSettings: Sendable, Equatable {
 
     public static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 }
+
+extension LogSettings.Format: ConfigurationChoice {}

@@ -63,7 +63,7 @@ extension RegistryConfiguration {
             let trimmed = try input.text("HOST:PORT or empty").trimmingCharacters(in: .whitespaces)
             guard trimmed.isEmpty || (try? hostAndPort(trimmed)) != nil else { throw input.invalid("HOST:PORT or empty") }
             c.metrics.listen = trimmed
-        }, write: { c in Node(c.metrics.listen) }),
+        }, write: { c in c.metrics.listen.yaml }),
         .value("metrics.path", \.metrics.path, valid: { path in
             path.hasPrefix("/") && path.count > 1 && !path.hasPrefix("/v2") && !path.contains("?")
                 && !["/healthz", "/readyz", "/auth/token"].contains(path)
@@ -102,44 +102,5 @@ extension RegistryConfiguration {
         if tls.key != nil, tls.certificate == nil {
             throw ConfigurationError.invalid(key: "tls.certificate", expected: "a PEM certificate file (tls.key is set)", got: "")
         }
-    }
-}
-
-extension AuthConfiguration.Mode: ConfigurationChoice {}
-extension LogSettings.Format: ConfigurationChoice {}
-
-extension FreeSpaceFloor: ConfigurationValue {
-    static func read(_ input: ConfigurationInput) throws -> FreeSpaceFloor {
-        try parse(try input.text("a size such as 1GiB or a percentage from 0% to 100%"), key: input.name)
-    }
-
-    var yaml: Node { Node(text) }
-}
-
-/// `auth.access`: each rule is a mapping of exactly these keys.
-extension AuthConfiguration.Rule: ConfigurationElement {
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case subjects, repositories, actions
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        subjects = try container.decode([String].self, forKey: .subjects)
-        repositories = try container.decode([String].self, forKey: .repositories)
-        let names = try container.decode([String].self, forKey: .actions)
-        actions = try Set(names.map { name in
-            guard let action = AuthConfiguration.Action(rawValue: name) else {
-                throw ConfigurationError.invalid(key: NodeDecoder.dotted(decoder.codingPath + [CodingKeys.actions]),
-                                                 expected: "pull, push, delete or catalog", got: name)
-            }
-            return action
-        })
-    }
-
-    var yaml: Node {
-        Node([
-            (Node("subjects"), subjects.yaml), (Node("repositories"), repositories.yaml),
-            (Node("actions"), AuthConfiguration.Action.allCases.filter(actions.contains).map(\.rawValue).yaml),
-        ])
     }
 }

@@ -89,11 +89,3 @@ public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
-
-extension Duration {
-    /// Whole seconds, for SQL date arithmetic.
-    public var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
-}

@@ -8,15 +8,9 @@ struct BatchPacing: Sendable {
     var targetMilliseconds: Double
 
     func next(after size: Int, held: Duration) -> Int {
-        let milliseconds = held.seconds * 1000
+        let milliseconds = held.milliseconds
         if milliseconds > targetMilliseconds { return max(min(minimum, initial), size / 2) }
         if milliseconds < targetMilliseconds / 2 { return min(maximum, size * 2) }
         return size
-    }
-}
-
-extension GCOptions {
-    var pacing: BatchPacing {
-        BatchPacing(initial: batchSize, minimum: minimumBatchSize, maximum: maximumBatchSize, targetMilliseconds: targetWriteMilliseconds)
     }
 }

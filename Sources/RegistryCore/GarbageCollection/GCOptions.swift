@@ -31,3 +31,9 @@ public struct GCOptions: Sendable {
         self.delay = delay
     }
 }
+
+extension GCOptions {
+    var pacing: BatchPacing {
+        BatchPacing(initial: batchSize, minimum: minimumBatchSize, maximum: maximumBatchSize, targetMilliseconds: targetWriteMilliseconds)
+    }
+}

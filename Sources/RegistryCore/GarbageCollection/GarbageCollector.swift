@@ -53,7 +53,7 @@ public final class GarbageCollector: Sendable {
             await progress?("marking")
             let markStart = ContinuousClock.now
             let plan = try await mark(options)
-            report.markMilliseconds = (ContinuousClock.now - markStart).seconds * 1000
+            report.markMilliseconds = (ContinuousClock.now - markStart).milliseconds
             await progress?("marked: \(plan.manifests.count) manifests, \(plan.blobs.count) blobs, \(plan.uploads.count) uploads")
             if options.dryRun {
                 report.manifests = plan.manifests.map(\.entry)
@@ -63,13 +63,13 @@ public final class GarbageCollector: Sendable {
             } else {
                 let sweepStart = ContinuousClock.now
                 try await sweep(plan, options: options, runID: runID, holder: holder, report: &report, progress: progress)
-                report.sweepMilliseconds = (ContinuousClock.now - sweepStart).seconds * 1000
+                report.sweepMilliseconds = (ContinuousClock.now - sweepStart).milliseconds
             }
             if options.fullScan {
                 await progress?("scanning disk")
                 try await scanDisk(options, holder: holder, report: &report)
             }
-            report.durationMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
+            report.durationMilliseconds = Int64((ContinuousClock.now - started).milliseconds)
             try await finishRun(runID, report: report, error: nil)
             metrics.record(report)
             logger.info("garbage collection finished", metadata: [
@@ -79,7 +79,7 @@ public final class GarbageCollector: Sendable {
             ])
             return report
         } catch {
-            report.durationMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
+            report.durationMilliseconds = Int64((ContinuousClock.now - started).milliseconds)
             let failed = report
             // Uninterrupted, so that a run stopped by cancellation still records it.
             _ = try? await Registry.uninterrupted { try await self.finishRun(runID, report: failed, error: "\(error)") }
@@ -98,7 +98,7 @@ public final class GarbageCollector: Sendable {
 
     /// Counts a write transaction of the run and how long it held the write lock.
     func record(_ hold: Duration, in report: inout GCReport) {
-        report.longestWriteMilliseconds = max(report.longestWriteMilliseconds, hold.seconds * 1000)
+        report.longestWriteMilliseconds = max(report.longestWriteMilliseconds, hold.milliseconds)
         report.writeTransactions += 1
         metrics.writeDuration.record(duration: hold)
     }

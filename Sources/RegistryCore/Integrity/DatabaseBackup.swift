@@ -131,7 +131,7 @@ public final class DatabaseBackup: Sendable {
             throw error
         }
         report.databaseBytes = DirectoryListing.size(destination) ?? 0
-        report.durationMilliseconds = Int64((ContinuousClock.now - started).seconds * 1000)
+        report.durationMilliseconds = Int64((ContinuousClock.now - started).milliseconds)
         return report
     }
 

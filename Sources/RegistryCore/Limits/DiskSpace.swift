@@ -23,22 +23,3 @@ public struct DiskSpace: Sendable, Equatable {
         return DiskSpace(available: Int64(info.f_bavail) * block, capacity: Int64(info.f_blocks) * block)
     }
 }
-
-extension StorageError {
-    /// The filesystem is full (or the quota is spent): a condition of the server, not of the request.
-    public var isOutOfSpace: Bool {
-        errorNumber == ENOSPC || errorNumber == EDQUOT
-    }
-}
-
-extension RegistryError {
-    /// Whether a write failed because the disk is full: a file write (ENOSPC, EDQUOT)
-    /// or the database unable to grow.
-    public static func isOutOfSpace(_ error: any Error) -> Bool {
-        switch error {
-        case let error as StorageError: error.isOutOfSpace
-        case RegistryError.storageFull: true
-        default: false
-        }
-    }
-}

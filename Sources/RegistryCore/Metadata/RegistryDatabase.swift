@@ -95,20 +95,6 @@ final class RegistryDatabase: Sendable {
     }
 }
 
-extension RegistryError {
-    /// SQLITE_BUSY after the busy timeout becomes a retryable 503; other database
-    /// errors stay what they are (an internal error).
-    static func mapping(_ error: any Error) -> any Error {
-        if let error = error as? DatabaseError, error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-            return RegistryError.busy
-        }
-        if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL {
-            return RegistryError.storageFull("the database could not grow: \(error.message ?? "disk full")")
-        }
-        return error
-    }
-}
-
 /// A database this binary must not open.
 public enum SchemaError: Error, CustomStringConvertible, Equatable {
     case newerThanBinary(path: String, unknown: [String])

@@ -24,7 +24,7 @@ struct BusyHandler: Sendable {
     }
 
     var callback: Database.BusyCallback {
-        let timeoutMilliseconds = Int(timeout.seconds * 1000)
+        let timeoutMilliseconds = Int(timeout.milliseconds)
         let onWait = self.onWait, onTimeout = self.onTimeout, giveUp = self.giveUp
         return { tries in
             if tries == 0 { onWait() }

@@ -1,20 +1,18 @@
 import CoreMetrics
 import Foundation
 import Metrics
-import Prometheus
 import Synchronization
 
-/// The metrics of one registry, kept in its own Prometheus collector registry (so two
-/// registries in one test process never mix their numbers) and recorded through
-/// swift-metrics handles made by that registry's factory. `registry serve` also
-/// bootstraps the process-wide `MetricsSystem` with `factory`, so metrics of the
+/// The metrics of one registry, recorded through swift-metrics handles made by its
+/// backend's factory (the executable chooses the backend). `registry serve` also
+/// bootstraps the process-wide `MetricsSystem` with that factory, so metrics of the
 /// libraries it uses land on the same page.
 ///
 /// Names follow Prometheus conventions: `_total` for counters, `_seconds` and `_bytes`
 /// for units; label values come from small fixed sets (never a raw path or a name).
 public final class RegistryMetrics: Sendable {
-    public let prometheus: PrometheusCollectorRegistry
-    public let factory: PrometheusMetricsFactory
+    public let backend: any MetricsBackend
+    var factory: any MetricsFactory { backend.factory }
 
     let busyWaits: CoreMetrics.Counter
     let busyTimeouts: CoreMetrics.Counter
@@ -34,18 +32,19 @@ public final class RegistryMetrics: Sendable {
         .seconds(30), .seconds(60), .seconds(300),
     ]
 
-    public init(storeRefreshInterval: Duration = .seconds(15)) {
-        prometheus = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: prometheus)
-        factory.durationHistogramBuckets = [
-            "stowage_http_request_duration_seconds": Self.requestDurationBuckets,
-"stowage_upload_commit_lock_seconds": [
-                .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-                .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-            ],
-            "stowage_gc_duration_seconds": [.seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(1800)],
-        ]
-        self.factory = factory
+    /// Histogram buckets per metric, for backends that need them (Prometheus).
+    public static let durationBuckets: [String: [Duration]] = [
+        "stowage_http_request_duration_seconds": requestDurationBuckets,
+        "stowage_upload_commit_lock_seconds": [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        ],
+        "stowage_gc_duration_seconds": [.seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(1800)],
+    ]
+
+    public init(backend: any MetricsBackend = DiscardedMetrics(), storeRefreshInterval: Duration = .seconds(15)) {
+        self.backend = backend
+        let factory = backend.factory
         self.storeRefreshInterval = storeRefreshInterval
         busyWaits = CoreMetrics.Counter(label: "stowage_sqlite_busy_waits_total", factory: factory)
         busyTimeouts = CoreMetrics.Counter(label: "stowage_sqlite_busy_timeouts_total", factory: factory)
@@ -98,11 +97,11 @@ public final class RegistryMetrics: Sendable {
         let requests: CoreMetrics.Counter
         let duration: Metrics.Timer
         private let route: String
-        private let factory: PrometheusMetricsFactory
+        private let factory: any MetricsFactory
         private typealias ByteCounters = (received: CoreMetrics.Counter?, sent: CoreMetrics.Counter?)
         private let byteCounters = Mutex<ByteCounters>((nil, nil))
 
-        init(_ key: RequestKey, factory: PrometheusMetricsFactory) {
+        init(_ key: RequestKey, factory: any MetricsFactory) {
             requests = CoreMetrics.Counter(label: "stowage_http_requests_total",
                                            dimensions: [("route", key.route), ("method", key.method), ("status", String(key.status))],
                                            factory: factory)
@@ -127,11 +126,10 @@ public final class RegistryMetrics: Sendable {
 
     // MARK: Exposition
 
-    /// The Prometheus text exposition, after refreshing the store gauges from `counts`
-    /// if they are stale.
+    /// The backend's page, after refreshing the store gauges from `counts` if they are stale.
     func exposition(counts: () async throws -> StoreCounts) async -> [UInt8] {
         await refreshStoreGauges(counts: counts)
-        return prometheus.emitToBuffer()
+        return backend.exposition()
     }
 
     /// Counting the blobs walks the table, so it runs at most every `storeRefreshInterval`

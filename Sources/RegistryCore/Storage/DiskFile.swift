@@ -92,17 +92,3 @@ private struct SyncFileRange: @unchecked Sendable {
     static let function: Function? = dlsym(nil, "sync_file_range").map { unsafeBitCast($0, to: Function.self) }
 }
 #endif
-
-public enum StorageError: Error, CustomStringConvertible, Sendable {
-    case system(String, Int32)
-
-    public var errorNumber: Int32 {
-        switch self { case .system(_, let code): code }
-    }
-
-    public var description: String {
-        switch self {
-        case .system(let what, let code): "\(what): \(String(cString: strerror(code)))"
-        }
-    }
-}

@@ -27,10 +27,3 @@ struct TimedHTTP1Channel: HTTPChannelHandler {
         await handleHTTP(asyncChannel: value, logger: logger)
     }
 }
-
-extension HTTPServerBuilder {
-    /// HTTP/1.1 with the connection timeouts.
-    static func timedHTTP1(_ settings: HTTPSettings) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in TimedHTTP1Channel(responder: responder, limits: .init(settings)) }
-    }
-}

@@ -86,7 +86,7 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
             "status": .stringConvertible(status),
             "bytes_in": .stringConvertible(received),
             "bytes_out": .stringConvertible(sent),
-            "duration_ms": .string(Self.milliseconds(duration)),
+            "duration_ms": .string(duration.millisecondsText),
             "request_id": .string(request.requestID),
             "protocol": .string(request.protocol),
         ]
@@ -97,12 +97,6 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
         accessLog.info("\(request.method) \(request.path) \(status)", metadata: metadata)
     }
 
-    static func milliseconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
-        let whole = micros / 1000, fraction = micros % 1000
-        return "\(whole).\(String(repeating: "0", count: 3 - String(fraction).count))\(fraction)"
-    }
 }
 
 /// A byte counter shared between the body stream and the post-write closure.

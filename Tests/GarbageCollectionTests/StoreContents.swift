@@ -5,12 +5,12 @@ import Testing
 
 /// Everything an operator could look at in a store: every table's rows and every
 /// file's path and size. Two snapshots are equal when nothing observable changed.
-struct StoreSnapshot: Equatable, CustomStringConvertible {
+struct StoreContents: Equatable, CustomStringConvertible {
     var tables: [String: [String]]
     var files: [String: Int64]
 
     /// `excluding` names tables a run may legitimately write (its own gc_runs row, the lease).
-    static func take(directory: String, pool: DatabasePool, excluding: Set<String> = []) async throws -> StoreSnapshot {
+    static func take(directory: String, pool: DatabasePool, excluding: Set<String> = []) async throws -> StoreContents {
         let tables = try await pool.read { db -> [String: [String]] in
             let names = try String.fetchAll(db, sql: """
                 SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name
@@ -23,7 +23,7 @@ struct StoreSnapshot: Equatable, CustomStringConvertible {
             }
             return tables
         }
-        return StoreSnapshot(tables: tables, files: fileTree(directory))
+        return StoreContents(tables: tables, files: fileTree(directory))
     }
 
     /// Regular files under `directory` with their sizes, the database files excepted
@@ -45,7 +45,7 @@ struct StoreSnapshot: Equatable, CustomStringConvertible {
     }
 
     /// What differs, for a failure message an operator can act on.
-    func difference(from other: StoreSnapshot) -> String {
+    func difference(from other: StoreContents) -> String {
         var lines: [String] = []
         for name in Set(tables.keys).union(other.tables.keys).sorted() where tables[name] != other.tables[name] {
             let mine = Set(tables[name] ?? []), theirs = Set(other.tables[name] ?? [])
@@ -108,8 +108,8 @@ struct ConsistencyReport: Sendable, CustomStringConvertible {
 }
 
 extension GCStore {
-    func snapshot() async throws -> StoreSnapshot {
-        try await StoreSnapshot.take(directory: directory, pool: pool, excluding: ["gc_runs", "gc_lease"])
+    func snapshot() async throws -> StoreContents {
+        try await StoreContents.take(directory: directory, pool: pool, excluding: ["gc_runs", "gc_lease"])
     }
 
     /// After a completed run: consistent, and no deletion left half done.
