@@ -18,10 +18,20 @@ struct BlobBodyWriter {
         self.blob = blob
     }
 
-    /// One range of the blob as the whole body (a 200 or a single-range 206).
-    static func body(_ blob: BlobReader, range: Range<Int64>) -> ResponseBody {
+    /// A range this long or longer goes out with sendfile(2) where the connection can.
+    static let sendfileThreshold: Int64 = 64 << 10
+
+    /// One range of the blob as the whole body (a 200 or a single-range 206): with
+    /// `sendfile` (a plain HTTP/1 connection) a marker that `SendfileHandler` turns
+    /// into the file's bytes, else buffers read from the file.
+    static func body(_ blob: BlobReader, range: Range<Int64>, sendfile: SendfileJobs? = nil) -> ResponseBody {
         ResponseBody(contentLength: Int(range.count)) { writer in
             defer { blob.close() }
+            if let sendfile, range.count >= sendfileThreshold {
+                try await writer.write(sendfile.register(descriptor: try blob.duplicateDescriptor(), range: range))
+                try await writer.finish(nil)
+                return
+            }
             var body = BlobBodyWriter(blob)
             try await body.append(.bytes(range), to: &writer)
             try await body.finish(&writer)

@@ -10,6 +10,8 @@ public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContex
     public let remoteAddress: SocketAddress?
     /// The connection (or HTTP/2 stream) the request came on, for an interim 100 Continue.
     let channel: any Channel
+    /// Where blob bodies go out with sendfile(2): set on plain HTTP/1 connections.
+    let sendfile: SendfileJobs?
     /// Set from a sane incoming `X-Request-Id` by `RequestIDMiddleware`.
     public internal(set) var requestID: String
     /// Who is calling, set by the access control before any controller runs.
@@ -23,6 +25,7 @@ public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContex
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         channel = source.channel
+        sendfile = SendfileJobs.of(source.channel)
         requestID = Self.makeRequestID()
     }
 

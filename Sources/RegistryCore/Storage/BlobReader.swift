@@ -49,6 +49,14 @@ public struct BlobReader: Sendable {
         }
     }
 
+    /// A descriptor of its own on the file, for a sender that outlives this reader
+    /// (sendfile(2) on the event loop); the caller closes it.
+    public func duplicateDescriptor() throws -> Int32 {
+        let copy = fcntl(file.fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw StorageError.system("dup", errno) }
+        return copy
+    }
+
     public func close() {
         file.close()
     }

@@ -2,14 +2,18 @@ import HummingbirdCore
 import Logging
 import RegistryCore
 import NIOCore
+import NIOHTTPTypesHTTP1
 
 /// Hummingbird's HTTP/1 channel with the connection timeouts of `http.*`: a
 /// `ConnectionTimeoutHandler` next to the socket (after TLS, when TLS is on) and a
 /// `RequestProgressHandler` after the HTTP codec, sharing one `ConnectionActivity`.
+/// Without TLS (`sendfile`), a `SendfileHandler` before the codec sends blob bodies
+/// with sendfile(2).
 struct TimedHTTP1Channel: HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
     let responder: HTTPChannelHandler.Responder
     let limits: ConnectionTimeoutHandler.Limits
+    let sendfile: Bool
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let activity = NIOLoopBound(ConnectionActivity(), eventLoop: channel.eventLoop)
@@ -20,6 +24,13 @@ struct TimedHTTP1Channel: HTTPChannelHandler {
                 ConnectionTimeoutHandler(activity: activity.value, limits: limits, logger: logger))
         }.flatMap {
             http1.setup(channel: channel, logger: logger)
+        }.flatMapThrowing { [sendfile] value in
+            if sendfile {
+                let operations = channel.pipeline.syncOperations
+                let codec = try operations.handler(type: HTTP1ToHTTPServerCodec.self)
+                try operations.addHandler(SendfileHandler(jobs: SendfileJobs()), position: .before(codec))
+            }
+            return value
         }
     }
 

@@ -12,7 +12,7 @@ extension HTTPServerBuilder {
     static func reloadableTLS(_ certificates: TLSCertificateStore, settings: HTTPSettings) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             ReloadableTLSChannel(
-                http1: TimedHTTP1Channel(responder: responder, limits: .init(settings)),
+                http1: TimedHTTP1Channel(responder: responder, limits: .init(settings), sendfile: false),
                 http2: HTTP2Channel(responder: responder, configuration: .init(idleTimeout: settings.idleTimeout)),
                 certificates: certificates)
         }
