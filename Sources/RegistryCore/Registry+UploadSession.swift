@@ -78,6 +78,7 @@ extension Registry {
 
     /// Ends a request that failed, as `writer.onFailure` says.
     private func endFailedRequest(_ writer: UploadWriter) async {
+        await writer.settle()
         let file = writer.file, start = writer.startOffset
         switch writer.onFailure {
         case .rollBack:

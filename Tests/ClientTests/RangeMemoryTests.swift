@@ -45,7 +45,9 @@ extension ClientTests {
 
             let mib = 1024 * 1024
             #expect(multi.growth < 16 * mib, "stalled 1,000-range GET: the server grew by \(multi.growth / mib) MiB")
-            #expect(multi.growth <= single.growth + 8 * mib,
+            // A single range goes out with sendfile(2) and costs nothing; the server may even
+            // shrink meanwhile (freed upload buffers), so the baseline is at least zero.
+            #expect(multi.growth <= max(single.growth, 0) + 8 * mib,
                     "1,000 ranges: +\(multi.growth / mib) MiB, one range: +\(single.growth / mib) MiB")
         }
 

@@ -37,6 +37,20 @@ public final class DiskFile: Sendable {
         }
     }
 
+    /// Writes all of `bytes` at `offset` (`pwrite(2)`: writes at different offsets may
+    /// run at once; the file position does not move).
+    public func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StorageError.system("write", errno)
+            }
+            done += n
+        }
+    }
+
     /// Reads up to `count` bytes at `offset` into `buffer`; returns the number read (0 at end).
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
         while true {

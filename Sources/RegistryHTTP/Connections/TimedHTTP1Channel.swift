@@ -20,6 +20,9 @@ struct TimedHTTP1Channel: HTTPChannelHandler {
         let http1 = HTTP1Channel(responder: responder, configuration: .init(
             additionalChannelHandlers: [RequestProgressHandler(activity: activity.value)]))
         return channel.eventLoop.makeCompletedFuture {
+            // Reads grow up to 1 MiB while a body streams in (NIO stops at 64 KiB): a
+            // push then takes a sixteenth of the reads and of the buffers handed to its task.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionTimeoutHandler(activity: activity.value, limits: limits, logger: logger))
         }.flatMap {
@@ -33,6 +36,8 @@ struct TimedHTTP1Channel: HTTPChannelHandler {
             return value
         }
     }
+
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 1 << 20)
 
     func handle(value: Value, logger: Logger) async {
         await handleHTTP(asyncChannel: value, logger: logger)
