@@ -6,22 +6,30 @@ import NIOHTTP1
 /// `FileRegion`s of the blob file, so a pull costs no copy into user space and no
 /// buffer per client however many pull at once.
 ///
-/// The file goes out `chunkSize` bytes at a time, the next chunk once the last has
-/// left: the channel's writability then moves with the transfer (the stalled-response
-/// check in `ConnectionTimeoutHandler` sees a slow but moving client as moving), and a
-/// connection holds one chunk in flight. Whatever the server writes meanwhile (the
+/// The file goes out `chunkSize` bytes at a time, at most `chunksInFlight` written and
+/// not yet sent: the socket never waits for the next chunk, the channel's writability
+/// moves with the transfer (the stalled-response check in `ConnectionTimeoutHandler`
+/// sees a slow but moving client as moving), and a connection holds a bounded part of
+/// the file in NIO's pending writes. Whatever the server writes meanwhile (the
 /// response's end, a pipelined response) waits, in order, until the file is sent.
 final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     static let chunkSize: Int64 = 4 << 20
+    static let chunksInFlight = 2
 
     private struct Transfer {
         let job: SendfileJobs.Job
+        /// Where the next chunk starts.
         var offset: Int64
+        var chunksInFlight = 0
         let promise: EventLoopPromise<Void>?
+        /// Which transfer a chunk's completion belongs to (a failed transfer ends at its
+        /// first failure; the later completions of its chunks must not touch the next).
+        let number: Int
     }
+    private var transfers = 0
 
     let jobs: SendfileJobs
     private var transfer: Transfer?
@@ -54,8 +62,9 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
             return
         }
         if case .body(.byteBuffer(let buffer)) = unwrapOutboundIn(data), let job = jobs.take(buffer) {
-            transfer = Transfer(job: job, offset: job.range.lowerBound, promise: promise)
-            sendChunk(context: context)
+            transfers += 1
+            transfer = Transfer(job: job, offset: job.range.lowerBound, promise: promise, number: transfers)
+            sendChunks(context: context)
             return
         }
         context.write(data, promise: promise)
@@ -69,23 +78,31 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func sendChunk(context: ChannelHandlerContext) {
-        guard var transfer else { return }
-        let end = min(transfer.offset + Self.chunkSize, transfer.job.range.upperBound)
-        let region = FileRegion(fileHandle: transfer.job.file, readerIndex: Int(transfer.offset), endIndex: Int(end))
-        transfer.offset = end
-        self.transfer = transfer
-        let sent = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.body(.fileRegion(region))), promise: sent)
-        sent.futureResult.assumeIsolated().whenComplete { result in
-            switch result {
-            case .success where end < transfer.job.range.upperBound:
-                self.sendChunk(context: context)
-            case .success:
-                self.finish(context: context, .success(()))
-            case .failure(let error):
-                self.finish(context: context, .failure(error))
+    private func sendChunks(context: ChannelHandlerContext) {
+        while var transfer, transfer.chunksInFlight < Self.chunksInFlight, transfer.offset < transfer.job.range.upperBound {
+            let end = min(transfer.offset + Self.chunkSize, transfer.job.range.upperBound)
+            let region = FileRegion(fileHandle: transfer.job.file, readerIndex: Int(transfer.offset), endIndex: Int(end))
+            transfer.offset = end
+            transfer.chunksInFlight += 1
+            self.transfer = transfer
+            let sent = context.eventLoop.makePromise(of: Void.self)
+            let number = transfer.number
+            sent.futureResult.assumeIsolated().whenComplete { result in
+                guard var current = self.transfer, current.number == number else { return }
+                current.chunksInFlight -= 1
+                self.transfer = current
+                switch result {
+                case .failure(let error):
+                    self.finish(context: context, .failure(error))
+                case .success where current.offset < current.job.range.upperBound:
+                    self.sendChunks(context: context)
+                case .success where current.chunksInFlight == 0:
+                    self.finish(context: context, .success(()))
+                case .success:
+                    break
+                }
             }
+            context.writeAndFlush(wrapOutboundOut(.body(.fileRegion(region))), promise: sent)
         }
     }
 
