@@ -20,8 +20,10 @@ struct TimedHTTP1Channel: HTTPChannelHandler {
         let http1 = HTTP1Channel(responder: responder, configuration: .init(
             additionalChannelHandlers: [RequestProgressHandler(activity: activity.value)]))
         return channel.eventLoop.makeCompletedFuture {
-            // Reads grow up to 1 MiB while a body streams in (NIO stops at 64 KiB): a
-            // push then takes a sixteenth of the reads and of the buffers handed to its task.
+            // Reads grow up to 256 KiB while a body streams in (NIO stops at 64 KiB): a push
+            // takes a quarter of the reads and of the buffers handed to its task. Larger
+            // reads buy little more and cost memory: the channel and the body stream
+            // buffer up to 14 reads per upload.
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionTimeoutHandler(activity: activity.value, limits: limits, logger: logger))
@@ -37,7 +39,7 @@ struct TimedHTTP1Channel: HTTPChannelHandler {
         }
     }
 
-    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 1 << 20)
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 256 << 10)
 
     func handle(value: Value, logger: Logger) async {
         await handleHTTP(asyncChannel: value, logger: logger)
