@@ -4,7 +4,11 @@ import ServiceLifecycle
 /// Inside `registry serve`: flushes recorded pulls every second and applies the
 /// audit retention hourly. On shutdown it flushes once more. It also closes the files
 /// of upload sessions left idle (`Registry.evictIdleUploadSessions`), every second.
-public struct AuditService: Service {
+public struct AuditService: Service, CustomStringConvertible {
+    /// What the service group logs for it. (Without it, service-lifecycle prints the
+    /// struct by reflection, everything it holds included: milliseconds at startup.)
+    public var description: String { "audit flush" }
+
     let registry: Registry
     let logger: Logger
     let flushInterval: Duration

@@ -18,7 +18,7 @@ public struct ConfigurationKey: Sendable {
     public static let environmentPrefix = "STOWAGE_"
 
     public static func variableName(_ path: String) -> String {
-        environmentPrefix + path.replacingOccurrences(of: ".", with: "_").uppercased()
+        environmentPrefix + String(path.uppercased().map { $0 == "." ? "_" : $0 })
     }
 
     var segments: [String] { path.split(separator: ".").map(String.init) }

@@ -9,7 +9,7 @@ protocol ConfigurationValue: Sendable {
 
 extension Bool: ConfigurationValue {
     static func read(_ input: ConfigurationInput) throws -> Bool {
-        guard case .scalar(let scalar) = input.node, let value = Bool.construct(from: scalar) else { throw input.invalid("true or false") }
+        guard let value = ConfigurationInput.bool(try input.text("true or false")) else { throw input.invalid("true or false") }
         return value
     }
 
@@ -18,7 +18,7 @@ extension Bool: ConfigurationValue {
 
 extension Int: ConfigurationValue {
     static func read(_ input: ConfigurationInput) throws -> Int {
-        guard case .scalar(let scalar) = input.node, let wide = Int64.construct(from: scalar), let value = Int(exactly: wide) else {
+        guard let wide = ConfigurationInput.integer(try input.text("an integer")), let value = Int(exactly: wide) else {
             throw input.invalid("an integer")
         }
         return value

@@ -121,7 +121,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeNil(forKey key: Key) throws -> Bool {
         guard let node = mapping[key.stringValue] else { return true }
-        return node.null != nil
+        return ConfigurationInput.isNull(node)
     }
 
     func childDecoder(_ key: Key) throws -> NodeDecoder {
@@ -182,7 +182,7 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     }
 
     mutating func decodeNil() throws -> Bool {
-        guard !isAtEnd, nodes[currentIndex].null != nil else { return false }
+        guard !isAtEnd, ConfigurationInput.isNull(nodes[currentIndex]) else { return false }
         currentIndex += 1
         return true
     }
@@ -224,11 +224,11 @@ private struct SingleValueContainer: SingleValueDecodingContainer {
         return scalar
     }
 
-    func decodeNil() -> Bool { decoder.node.null != nil }
+    func decodeNil() -> Bool { ConfigurationInput.isNull(decoder.node) }
 
     func decode(_ type: Bool.Type) throws -> Bool {
         let expected = "true or false"
-        guard let value = Bool.construct(from: try scalar(expected)) else { throw decoder.mismatch(expected) }
+        guard let value = ConfigurationInput.bool(try scalar(expected).string) else { throw decoder.mismatch(expected) }
         return value
     }
 
@@ -237,7 +237,7 @@ private struct SingleValueContainer: SingleValueDecodingContainer {
     }
 
     func decode(_ type: Double.Type) throws -> Double {
-        guard let value = Double.construct(from: try scalar("a number")) else { throw decoder.mismatch("a number") }
+        guard let value = Double(try scalar("a number").string) else { throw decoder.mismatch("a number") }
         return value
     }
 
@@ -245,7 +245,7 @@ private struct SingleValueContainer: SingleValueDecodingContainer {
 
     func integer<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
         let expected = T.isSigned ? "an integer" : "a non-negative integer"
-        guard let wide = Int64.construct(from: try scalar(expected)), let value = T(exactly: wide) else {
+        guard let wide = ConfigurationInput.integer(try scalar(expected).string), let value = T(exactly: wide) else {
             throw decoder.mismatch(expected)
         }
         return value

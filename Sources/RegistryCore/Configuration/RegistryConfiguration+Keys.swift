@@ -87,7 +87,7 @@ extension RegistryConfiguration {
         guard let key = Self.keys.first(where: { $0.path == path }) else {
             preconditionFailure("no configuration key \(path)")
         }
-        try key.read(&self, ConfigurationInput(node: Node(text), path: path, source: .flag(flag)))
+        try key.read(&self, ConfigurationInput(value: .text(text), path: path, source: .flag(flag)))
     }
 
     /// What no single key can check: keys that only make sense together.

@@ -11,12 +11,13 @@ extension RegistryConfiguration {
     public static func load(
         file: String?, environment: [String: String], base: RegistryConfiguration = RegistryConfiguration()
     ) throws -> RegistryConfiguration {
-        let root = try compose(file: file) ?? Node([(Node, Node)]())
-        guard root.mapping != nil else {
-            throw ConfigurationError.invalid(key: "(top level)", expected: "a mapping of keys to values", got: ConfigurationInput.describe(root))
-        }
         var given: [String: Node] = [:]
-        try collect(root, at: [], into: &given)
+        if let root = try compose(file: file) {
+            guard root.mapping != nil else {
+                throw ConfigurationError.invalid(key: "(top level)", expected: "a mapping of keys to values", got: ConfigurationInput.describe(root))
+            }
+            try collect(root, at: [], into: &given)
+        }
         let variables = environment.filter { $0.key.hasPrefix(ConfigurationKey.environmentPrefix) }
         let known = keys.map(\.variable)
         if let unknown = variables.keys.filter({ !known.contains($0) }).sorted().first {
@@ -25,9 +26,9 @@ extension RegistryConfiguration {
         var configuration = base
         for key in keys {
             if let text = variables[key.variable] {
-                try key.read(&configuration, ConfigurationInput(node: Node(text), path: key.path, source: .environment(key.variable)))
-            } else if let node = given[key.path], node.null == nil {
-                try key.read(&configuration, ConfigurationInput(node: node, path: key.path, source: .file))
+                try key.read(&configuration, ConfigurationInput(value: .text(text), path: key.path, source: .environment(key.variable)))
+            } else if let node = given[key.path], !ConfigurationInput.isNull(node) {
+                try key.read(&configuration, ConfigurationInput(value: .node(node), path: key.path, source: .file))
             }
         }
         try configuration.validate()
@@ -75,7 +76,7 @@ extension RegistryConfiguration {
             let dotted = full.joined(separator: ".")
             if keys.contains(where: { $0.path == dotted }) {
                 given[dotted] = value
-            } else if value.null == nil {
+            } else if !ConfigurationInput.isNull(value) {
                 guard value.mapping != nil else {
                     throw ConfigurationError.invalid(key: dotted, expected: "a mapping", got: ConfigurationInput.describe(value))
                 }
@@ -107,7 +108,7 @@ extension RegistryConfiguration {
             throw ConfigurationError.unreadable(file)
         }
         do {
-            return try Yams.compose(yaml: text)
+            return try Yams.compose(yaml: text, .basic)
         } catch {
             throw ConfigurationError.malformed(file: file, reason: "\(error)")
         }

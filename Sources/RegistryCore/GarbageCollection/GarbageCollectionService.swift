@@ -4,7 +4,11 @@ import ServiceLifecycle
 /// The collector inside `registry serve`: a run every interval, stopped at a safe
 /// point on graceful shutdown (a transaction in progress completes; the next does
 /// not start). A run that finds another collector holding the lease is skipped.
-public struct GarbageCollectionService: Service {
+public struct GarbageCollectionService: Service, CustomStringConvertible {
+    /// What the service group logs for it. (Without it, service-lifecycle prints the
+    /// struct by reflection, everything it holds included: milliseconds at startup.)
+    public var description: String { "garbage collection" }
+
     let collector: GarbageCollector
     let interval: Duration
     let options: GCOptions

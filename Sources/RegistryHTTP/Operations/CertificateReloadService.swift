@@ -6,7 +6,11 @@ import UnixSignals
 /// `systemctl reload`). A bad pair is refused and logged; the old one stays in use.
 /// Without TLS (`certificates` nil) SIGHUP is still trapped, since its default action
 /// ends the process, and only logged: there is nothing to reload.
-struct CertificateReloadService: Service {
+struct CertificateReloadService: Service, CustomStringConvertible {
+    /// What the service group logs for it. (Without it, service-lifecycle prints the
+    /// struct by reflection, everything it holds included: milliseconds at startup.)
+    var description: String { "TLS certificate reload" }
+
     let certificates: TLSCertificateStore?
     let logger: Logger
 

@@ -6,7 +6,11 @@ import Synchronization
 /// A listener's `Application`, run so that failing to open its socket (the port is
 /// taken, the address is not local, a port below 1024 without the right) is a
 /// `ListenError` naming the address: NIO's error names only the system call.
-struct ListenerService: Service {
+struct ListenerService: Service, CustomStringConvertible {
+    /// What the service group logs for it. (Without it, service-lifecycle prints the
+    /// struct by reflection, everything it holds included: milliseconds at startup.)
+    var description: String { "HTTP listener" }
+
     /// Set by the application's `onServerRunning`: from then on, errors are the server's own.
     final class Started: Sendable {
         private let flag = Atomic(false)

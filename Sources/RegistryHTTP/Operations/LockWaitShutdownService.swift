@@ -7,7 +7,11 @@ import ServiceLifecycle
 /// another connection's lock (another process's GC, a long transaction) gives up at
 /// once, so requests and GC return long before the group's cancellation deadline
 /// (whose expiry is a `fatalError`, before the database is closed).
-struct LockWaitShutdownService: Service {
+struct LockWaitShutdownService: Service, CustomStringConvertible {
+    /// What the service group logs for it. (Without it, service-lifecycle prints the
+    /// struct by reflection, everything it holds included: milliseconds at startup.)
+    var description: String { "lock waits at shutdown" }
+
     let registry: Registry
 
     func run() async throws {
