@@ -27,7 +27,7 @@ extension Registry {
     private static func page(_ statement: Statement, arguments: StatementArguments, last: String?, limit: Int?) throws -> ListPage {
         // n may be as large as Int.max: asking for one more row must not overflow (-1 = no limit).
         let sqlLimit = limit.map { $0 < Int.max ? $0 + 1 : -1 } ?? -1
-        var items = try String.fetchAll(statement, arguments: arguments + [last ?? "", sqlLimit])
+        var items = try NameList.fetch(statement, arguments: arguments + [last ?? "", sqlLimit])
         guard let limit, items.count > limit else { return ListPage(items: items, next: nil) }
         items.removeLast()
         return ListPage(items: items, next: items.last)

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RegistryCore
 @testable import RegistryHTTP
 import Testing
 
@@ -19,7 +20,7 @@ struct ListJSONTests {
 
     @Test func catalogEscapesAnyText() throws {
         let odd = ["quote\"back\\slash", "tab\tnewline\n", "ünïcode"]
-        let object = try decode(ListJSON.catalog(odd))
+        let object = try decode(ListJSON.catalog(NameList(odd)))
         #expect(object["repositories"] as? [String] == odd)
     }
 }

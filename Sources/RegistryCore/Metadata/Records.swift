@@ -20,7 +20,7 @@ public struct PutManifestResult: Sendable, Equatable {
 
 /// One page of a lexically ordered listing (tags or repositories).
 public struct ListPage: Sendable, Equatable {
-    public var items: [String]
+    public var items: NameList
     /// The last item of the page when more follow, for the `Link` header.
     public var next: String?
 }

@@ -43,7 +43,7 @@ struct ListingController: Sendable {
             visible.removeLast(visible.count - limit)
             next = visible.last
         }
-        return json(ListJSON.catalog(visible), next: next, path: "/v2/_catalog", limit: limit)
+        return json(ListJSON.catalog(NameList(visible)), next: next, path: "/v2/_catalog", limit: limit)
     }
 
     private func json(_ body: ByteBuffer, next: String?, path: String, limit: Int?) -> Response {
