@@ -27,7 +27,9 @@ struct BlobBodyWriter {
     static func body(_ blob: BlobReader, range: Range<Int64>, sendfile: SendfileJobs? = nil) -> ResponseBody {
         ResponseBody(contentLength: Int(range.count)) { writer in
             defer { blob.close() }
-            if let sendfile, range.count >= sendfileThreshold {
+            // A file shorter than its row says is damage: the buffered path reports it
+            // and cuts the response, where sendfile(2) would find nothing to send.
+            if let sendfile, range.count >= sendfileThreshold, (try? blob.fileSize()).map({ $0 >= range.upperBound }) == true {
                 try await writer.write(sendfile.register(descriptor: try blob.duplicateDescriptor(), range: range))
                 try await writer.finish(nil)
                 return

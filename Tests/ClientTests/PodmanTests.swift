@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// buildah builds an image from scratch, podman pushes it, forgets it and pulls it
 /// back. Storage is private to the test (vfs driver unless asked otherwise, its own root,

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Testing
+import TestSupport
 
 /// What a newcomer sees when `registry serve` starts: a busy port is one clear line
 /// and a non-zero exit; the startup line shows durations as the configuration takes them.

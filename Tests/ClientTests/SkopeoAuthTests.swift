@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 
 /// skopeo against a registry with access control: HTTP Basic with `--htpasswd`,
 /// `skopeo login` against the built-in token endpoint, a pull-only user, anonymous

@@ -57,15 +57,3 @@ struct MigrationTests {
         #expect(versions == Migrations.all.map(\.identifier) + ["9999_from_a_newer_version"])
     }
 }
-
-/// A directory under the system's temporary folder, removed when the value goes.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "stowage-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}

@@ -1,6 +1,7 @@
 import Foundation
 @testable import RegistryCore
 import Testing
+import TestSupport
 
 /// The tls, metrics, log and shutdown_timeout keys.
 @Suite("Operations configuration")

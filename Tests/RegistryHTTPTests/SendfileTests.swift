@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 import RegistryCore
 import Testing
 import TestSupport
@@ -66,6 +67,21 @@ struct SendfileTests {
             // The server still serves the blob.
             let again = try await client.send(.get, "/v2/sendfile/gone/blobs/\(digest)")
             #expect(again.status == .ok && again.body.readableBytes == Self.size)
+        }
+    }
+
+    @Test("a blob file shorter than its row says is a cut response, never a hang or padding")
+    func damagedFile() async throws {
+        try await withLiveRegistry { registry, client in
+            let port = try #require(client.client.port)
+            let digest = try await client.pushBlob("sendfile/damaged", randomBytes(Self.size))
+            #expect(truncate(registry.paths.blob(try #require(Digest(digest))), 1 << 20) == 0)
+            let received = try await onThread {
+                let connection = try RawHTTPConnection(port: port, timeout: 10)
+                try connection.sendHead("GET", "/v2/sendfile/damaged/blobs/\(digest)")
+                return try connection.readSome(Self.size + 4096)
+            }
+            #expect(received.count < Self.size, "the response must be cut: \(received.count) bytes came")
         }
     }
 }

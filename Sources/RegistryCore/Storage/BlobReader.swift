@@ -49,6 +49,11 @@ public struct BlobReader: Sendable {
         }
     }
 
+    /// The file's size now (`fstat`).
+    public func fileSize() throws -> Int64 {
+        try file.size()
+    }
+
     /// A descriptor of its own on the file, for a sender that outlives this reader
     /// (sendfile(2) on the event loop); the caller closes it.
     public func duplicateDescriptor() throws -> Int32 {
