@@ -30,6 +30,9 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
         let number: Int
     }
     private var transfers = 0
+    /// Files of transfers that failed while chunks were still queued in NIO: each is
+    /// closed when the last of its chunks completes, never under a queued FileRegion.
+    private var draining: [Int: (file: NIOFileHandle, chunks: Int)] = [:]
 
     let jobs: SendfileJobs
     private var transfer: Transfer?
@@ -47,11 +50,15 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         SendfileJobs.detach(from: context.channel)
         jobs.closeAll()
+        // The channel is closed: NIO has failed every queued write, so no FileRegion
+        // refers to these files any more.
         if let transfer {
             self.transfer = nil
             try? transfer.job.file.close()
             transfer.promise?.fail(ChannelError.ioOnClosedChannel)
         }
+        for (file, _) in draining.values { try? file.close() }
+        draining = [:]
         for (_, promise) in waiting { promise?.fail(ChannelError.ioOnClosedChannel) }
         waiting = []
     }
@@ -88,7 +95,10 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
             let sent = context.eventLoop.makePromise(of: Void.self)
             let number = transfer.number
             sent.futureResult.assumeIsolated().whenComplete { result in
-                guard var current = self.transfer, current.number == number else { return }
+                guard var current = self.transfer, current.number == number else {
+                    self.drained(number)
+                    return
+                }
                 current.chunksInFlight -= 1
                 self.transfer = current
                 switch result {
@@ -106,10 +116,25 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
         }
     }
 
+    private func drained(_ number: Int) {
+        guard var entry = draining[number] else { return }
+        entry.chunks -= 1
+        if entry.chunks > 0 {
+            draining[number] = entry
+        } else {
+            draining[number] = nil
+            try? entry.file.close()
+        }
+    }
+
     private func finish(context: ChannelHandlerContext, _ result: Result<Void, any Error>) {
         guard let transfer else { return }
         self.transfer = nil
-        try? transfer.job.file.close()
+        if transfer.chunksInFlight > 0 {
+            draining[transfer.number] = (transfer.job.file, transfer.chunksInFlight)
+        } else {
+            try? transfer.job.file.close()
+        }
         transfer.promise?.completeWith(result)
         // What waited goes out in order; it may hold the next marker, which starts
         // another transfer and keeps the rest (and the flush) waiting again.
