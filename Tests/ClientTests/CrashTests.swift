@@ -47,8 +47,8 @@ extension ClientTests {
             let sentMiB = Locked(0)
             let resume = DispatchSemaphore(value: 0)
             let port = fixture.port
-            let upload = BackgroundJob { () -> HTTPResponse? in
-                let connection = try HTTPConnection(port: port)
+            let upload = BackgroundJob { () -> RawHTTPResponse? in
+                let connection = try RawHTTPConnection(port: port)
                 try connection.sendHead("PATCH", location, headers: [
                     ("Content-Type", "application/octet-stream"), ("Content-Length", String(totalMiB * mib)),
                 ])

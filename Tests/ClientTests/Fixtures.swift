@@ -140,17 +140,17 @@ struct OCILayoutReader {
 struct RegistryClient {
     let port: Int
 
-    func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
+    func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws -> RawHTTPResponse {
         try HTTP.request(method, port: port, path: path, headers: headers, body: body)
     }
 
     /// Monolithic upload (`POST ?digest=`); returns the response (201 on success).
-    func uploadBlob(_ repository: String, _ bytes: [UInt8]) throws -> HTTPResponse {
+    func uploadBlob(_ repository: String, _ bytes: [UInt8]) throws -> RawHTTPResponse {
         try request("POST", "/v2/\(repository)/blobs/uploads/?digest=\(sha256(bytes))",
                     headers: [("Content-Type", "application/octet-stream")], body: bytes)
     }
 
-    func putManifest(_ repository: String, _ reference: String, _ manifest: Blob) throws -> HTTPResponse {
+    func putManifest(_ repository: String, _ reference: String, _ manifest: Blob) throws -> RawHTTPResponse {
         try request("PUT", "/v2/\(repository)/manifests/\(reference)", headers: [("Content-Type", manifest.mediaType)], body: manifest.bytes)
     }
 

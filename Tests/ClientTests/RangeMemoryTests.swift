@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A multi-range GET streams from the blob file like a single-range one: a client that
 /// asks for 1,000 ranges of a 64 MiB blob and then reads nothing for a while costs the
@@ -54,9 +55,9 @@ extension ClientTests {
         /// Sends a GET with `range`, reads nothing for 3 s (the server can only fill the
         /// socket buffers), measures how much the server's resident memory grew, then
         /// reads the whole response.
-        private func stalledGet(_ port: Int, pid: pid_t, digest: String, range: String) throws -> (response: HTTPResponse, growth: Int) {
+        private func stalledGet(_ port: Int, pid: pid_t, digest: String, range: String) throws -> (response: RawHTTPResponse, growth: Int) {
             let before = try residentBytes(pid)
-            let connection = try HTTPConnection(port: port)
+            let connection = try RawHTTPConnection(port: port)
             defer { connection.close() }
             try connection.sendHead("GET", "/v2/memory/blob/blobs/\(digest)", headers: [("Range", range)])
             Thread.sleep(forTimeInterval: 3)

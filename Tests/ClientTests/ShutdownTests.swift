@@ -23,7 +23,7 @@ extension ClientTests {
             let digest = sha256(bytes)
 
             // A monolithic PUT whose body arrives slowly: half now, the rest after SIGTERM.
-            let connection = try HTTPConnection(port: port)
+            let connection = try RawHTTPConnection(port: port)
             try connection.sendHead("PUT", "\(location)?digest=\(digest)", headers: [
                 ("Content-Type", "application/octet-stream"), ("Content-Length", String(bytes.count)),
             ])
@@ -35,7 +35,7 @@ extension ClientTests {
 
             // The listener closes: a new client is refused while the upload goes on.
             try waitFor("new connections to be refused after SIGTERM", timeout: 10) {
-                (try? HTTPConnection(port: port, timeout: 2)) == nil
+                (try? RawHTTPConnection(port: port, timeout: 2)) == nil
             }
             #expect(fixture.registry.exitStatus == nil, "the server must wait for the upload in flight")
 
@@ -88,7 +88,7 @@ extension ClientTests {
             let session = try client.request("POST", "/v2/stalled/app/blobs/uploads/")
             let location = try #require(session.header("Location"))
             // A client that stops sending halfway and never comes back.
-            let connection = try HTTPConnection(port: fixture.port)
+            let connection = try RawHTTPConnection(port: fixture.port)
             try connection.sendHead("PATCH", location, headers: [
                 ("Content-Type", "application/octet-stream"), ("Content-Length", String(4 << 20)),
             ])

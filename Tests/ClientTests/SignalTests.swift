@@ -4,6 +4,7 @@ import GRDB
 import Glibc
 #endif
 import Testing
+import TestSupport
 
 /// Signals a `registry serve` process gets from systemd: SIGHUP (`systemctl reload`)
 /// must never stop it, and SIGTERM while a request waits for the database lock must
@@ -61,7 +62,7 @@ extension ClientTests {
                 release.signal()
                 released.wait()
             }
-            let connection = try HTTPConnection(port: fixture.port)
+            let connection = try RawHTTPConnection(port: fixture.port)
             defer { connection.close() }
             try connection.sendHead("POST", "/v2/locked/app/blobs/uploads/", headers: [("Content-Length", "0")])
             Thread.sleep(forTimeInterval: 0.5)

@@ -11,6 +11,9 @@ import TestSupport
 @Suite("GC killed mid-run", .serialized)
 struct GCCrashTests {
     static let rounds = 10
+    /// Kills land where chance puts them: a run ends up killed mid-sweep in about one
+    /// round of three, so rounds go on (up to this many) until one has been.
+    static let maximumRounds = 40
     static let imagesPerRound = 24
 
     /// With `--full`, so that the orphan files planted each round go the same way
@@ -24,7 +27,10 @@ struct GCCrashTests {
         var kills = 0, completedBeforeKill = 0, killedAfterLease = 0, killedMidSweep = 0, leftInTrash = 0
         var killDelays: [Int] = []
 
-        for round in 0..<Self.rounds {
+        var rounds = 0
+        while rounds < Self.rounds || (killedMidSweep == 0 && rounds < Self.maximumRounds) {
+            let round = rounds
+            rounds += 1
             kept += try await populate(store, round: round)
             let orphans = try (0..<3).map { _ in try store.plantOrphanFile(ageSeconds: 7200) }
             try await Task.sleep(for: .milliseconds(50))
@@ -71,7 +77,7 @@ struct GCCrashTests {
         #expect(killedMidSweep > 0, "no collector was killed mid-sweep (after deleting something, before finishing)")
         #expect(unfinished == 0, "\(unfinished) runs of killed collectors are still 'running' in gc_history")
         print("""
-            GC crash: \(Self.rounds) rounds, \(kills) registry-gc killed (\(killedAfterLease) after taking the lease, \
+            GC crash: \(rounds) rounds, \(kills) registry-gc killed (\(killedAfterLease) after taking the lease, \
             \(killedMidSweep) mid-sweep after committed deletions, \(leftInTrash) trash files found after kills, \
             \(unfinished) gc_runs rows left 'running'), \(completedBeforeKill) finished before the kill; \
             kill delays (negative: counted from the run's start) \(killDelays) ms

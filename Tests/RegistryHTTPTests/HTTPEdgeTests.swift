@@ -56,8 +56,8 @@ struct HTTPEdgeTests {
                 try connection.send(body)
                 return try connection.readResponse()
             }
-            #expect(response.status == 400, "\(name): \(response.head)\n\(response.body)")
-            #expect(response.body.contains(#""errors""#), "\(name): \(response.body)")
+            #expect(response.status == 400, "\(name): \(response.head)\n\(response.text)")
+            #expect(response.text.contains(#""errors""#), "\(name): \(response.text)")
             try await expectNothingKept(client, location)
             let page = try await scrape(client)
             #expect(page.value("stowage_http_requests_total", ["route": "upload", "method": "PATCH", "status": "500"]) == nil, "\(name)")
@@ -77,7 +77,7 @@ struct HTTPEdgeTests {
                 connection.shutdownWrite()
                 return try connection.readResponse()
             }
-            #expect(response.status == 400 && response.body.contains("SIZE_INVALID"), "\(response.head)\n\(response.body)")
+            #expect(response.status == 400 && response.text.contains("SIZE_INVALID"), "\(response.head)\n\(response.text)")
             try await expectNothingKept(client, location)
             #expect(Self.errorLines(sink).isEmpty, "\(Self.errorLines(sink))")
         }
@@ -145,7 +145,7 @@ struct HTTPEdgeTests {
                 try connection.sendHead("PATCH", "/v2/edge/x/blobs/uploads/\(UUID().uuidString.lowercased())", ["Authorization: Basic \(credentials)", "Content-Length: 3000000", "Expect: 100-continue"])
                 return try connection.readResponse()
             }
-            #expect(unknownSession.status == 404 && unknownSession.body.contains("BLOB_UPLOAD_UNKNOWN"), "\(unknownSession.head)")
+            #expect(unknownSession.status == 404 && unknownSession.text.contains("BLOB_UPLOAD_UNKNOWN"), "\(unknownSession.head)")
         }
     }
 

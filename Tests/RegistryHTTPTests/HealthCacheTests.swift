@@ -4,6 +4,7 @@ import Logging
 import RegistryCore
 @testable import RegistryHTTP
 import Testing
+import TestSupport
 
 /// `/readyz` is unauthenticated and its probe fsyncs a file: a "ready" result is
 /// reused for a short window and concurrent callers share one probe.
