@@ -78,18 +78,11 @@ public final class Registry: Sendable {
     /// `now + offset` (or `now - offset`) as SQL timestamp text, to the millisecond:
     /// an operator's `500ms` is 500 ms, not a second, and half of a 1 s lease is 0.5 s.
     static func nowSQL(plus offset: Duration) -> String {
-        "strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(millisecondsText(offset)) seconds')"
+        "strftime('%Y-%m-%d %H:%M:%f', 'now', '+\(offset.secondsText) seconds')"
     }
 
     static func nowSQL(minus offset: Duration) -> String {
-        "strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(millisecondsText(offset)) seconds')"
-    }
-
-    /// A non-negative duration as `S.mmm`, rounded up to the millisecond.
-    private static func millisecondsText(_ duration: Duration) -> String {
-        let milliseconds = max(0, Int64(duration.milliseconds.rounded(.up)))
-        let fraction = String(milliseconds % 1000)
-        return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+        "strftime('%Y-%m-%d %H:%M:%f', 'now', '-\(offset.secondsText) seconds')"
     }
 
     /// Runs a write transaction, mapping a busy database to `RegistryError.busy`.

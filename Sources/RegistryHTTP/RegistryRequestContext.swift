@@ -10,8 +10,6 @@ public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContex
     public let remoteAddress: SocketAddress?
     /// The connection (or HTTP/2 stream) the request came on, for an interim 100 Continue.
     let channel: any Channel
-    /// Where blob bodies go out with sendfile(2): set on plain HTTP/1 connections.
-    let sendfile: SendfileJobs?
     /// Set from a sane incoming `X-Request-Id` by `RequestIDMiddleware`.
     public internal(set) var requestID: String
     /// Who is calling, set by the access control before any controller runs.
@@ -25,9 +23,12 @@ public struct RegistryRequestContext: RequestContext, RemoteAddressRequestContex
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         channel = source.channel
-        sendfile = SendfileJobs.of(source.channel)
         requestID = Self.makeRequestID()
     }
+
+    /// Where blob bodies go out with sendfile(2): a table on plain HTTP/1 connections.
+    /// Looked up when a blob is served, not for every request.
+    var sendfile: SendfileJobs? { SendfileJobs.of(channel) }
 
     /// Manifests are collected with this limit; blobs always stream and are not limited by it.
     public var maxUploadSize: Int { 4 * 1024 * 1024 + 1 }

@@ -235,29 +235,17 @@ func runAllowingFailure(_ tool: String, _ arguments: [String], environment: [Str
 func runExecutable(
     _ executable: String, named name: String, _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 300
 ) throws -> ToolResult {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("stowage-run-\(UUID().uuidString)")
-    let outPath = scratch.path + ".out", errPath = scratch.path + ".err"
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    defer {
-        try? FileManager.default.removeItem(atPath: outPath)
-        try? FileManager.default.removeItem(atPath: errPath)
-    }
     let command = ([name] + arguments).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
-    let process = try SpawnedProcess(executable, arguments, environment: SpawnedProcess.environment(adding: environment),
-                                     stdout: outPath, stderr: errPath)
-    var timedOut = false
-    if process.waitBlocking(timeout: timeout) == nil {
-        timedOut = true
-        process.signal(SIGKILL)
-        process.waitBlocking(timeout: 10)
+    let child = try ChildProcess(executable, arguments, environment: environment)
+    let timedOut = !child.waitBlocking(timeout: timeout)
+    if timedOut {
+        child.kill9()
+        _ = child.waitBlocking(timeout: 10)
     }
-    let stdoutData = FileManager.default.contents(atPath: outPath) ?? Data()
-    let stderrData = FileManager.default.contents(atPath: errPath) ?? Data()
+    let stdout = child.stdoutBytes
     let result = ToolResult(
-        command: command, status: process.status ?? -1,
-        stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self),
-        stdoutBytes: [UInt8](stdoutData))
+        command: command, status: child.status ?? -1,
+        stdout: String(decoding: stdout, as: UTF8.self), stderr: child.stderr, stdoutBytes: stdout)
     if timedOut { throw ClientTestError("command timed out after \(Int(timeout)) s and was killed:\n\(result.output)") }
     return result
 }

@@ -28,7 +28,8 @@ public final class ChildProcess: Sendable {
 
     public var pid: pid_t { spawned.pid }
     public var isRunning: Bool { spawned.isRunning }
-    public var stdout: String { (try? String(contentsOfFile: stdoutFile, encoding: .utf8)) ?? "" }
+    public var stdout: String { String(decoding: stdoutBytes, as: UTF8.self) }
+    public var stdoutBytes: [UInt8] { FileManager.default.contents(atPath: stdoutFile).map { [UInt8]($0) } ?? [] }
     public var stderr: String { (try? String(contentsOfFile: stderrFile, encoding: .utf8)) ?? "" }
     /// The signal that ended the process, if one did (after `wait()`).
     public var signal: Int32? {
@@ -53,6 +54,14 @@ public final class ChildProcess: Sendable {
         spawned.signal(SIGTERM)
     }
 
+    /// Waits on this thread up to `timeout`; false if the process still runs.
+    public func waitBlocking(timeout: TimeInterval) -> Bool {
+        spawned.waitBlocking(timeout: timeout) != nil
+    }
+
+    /// The exit status, or 128 + the signal that ended it (as a shell reports it); nil while it runs.
+    public var status: Int32? { spawned.status }
+
     /// Runs to completion, without blocking a thread of the concurrency pool (the
     /// in-process servers of other tests share its one thread per core). A crash is
     /// reported as status 128 + signal, as a shell would; past `timeout` the child is
@@ -61,14 +70,10 @@ public final class ChildProcess: Sendable {
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(120)
     ) async throws -> (status: Int32, stdout: String, stderr: String) {
         let child = try ChildProcess(executable, arguments, environment: environment)
-        let deadline = ContinuousClock.now + timeout
-        while child.isRunning {
-            guard ContinuousClock.now < deadline else {
-                child.kill9()
-                throw SpawnFailure(description: "\(executable) \(arguments.joined(separator: " ")) did not exit within \(timeout) and was killed")
-            }
-            try? await Task.sleep(for: .milliseconds(5))
+        guard await child.spawned.wait(timeout: timeout) != nil else {
+            child.kill9()
+            throw SpawnFailure(description: "\(executable) \(arguments.joined(separator: " ")) did not exit within \(timeout) and was killed")
         }
-        return (child.spawned.status ?? -1, child.stdout, child.stderr)
+        return (child.status ?? -1, child.stdout, child.stderr)
     }
 }

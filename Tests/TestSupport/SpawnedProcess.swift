@@ -110,6 +110,17 @@ public final class SpawnedProcess: Sendable {
         }
     }
 
+    /// Waits up to `timeout` without holding a thread of the concurrency pool; nil if
+    /// the process still runs.
+    public func wait(timeout: Duration) async -> Termination? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let termination { return termination }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return termination
+    }
+
     /// Waits on this thread (for tests that run on threads of their own) up to `timeout`.
     @discardableResult
     public func waitBlocking(timeout: TimeInterval) -> Termination? {

@@ -177,28 +177,44 @@ public final class DatabaseBackup: Sendable {
             try keeper.check()
             let from = source.blob(digest)
             let shard = "\(directory)/\(digest.algorithm.rawValue)/\(digest.encoded.prefix(2))"
-            let to = "\(shard)/\(digest.encoded)"
-            guard let size = DirectoryListing.size(from) else {
+            // Links, copies and stats block: on the blocking pool, one blob a job.
+            switch try await BlockingIO.run({ try Self.copyBlob(from, to: "\(shard)/\(digest.encoded)", shard: shard) }) {
+            case .missing:
                 report.blobsMissing.append(row)
                 continue
-            }
-            report.blobBytes += size
-            if DirectoryListing.size(to) == size {
+            case .alreadyPresent(let size):
+                report.blobBytes += size
                 report.blobsAlreadyPresent += 1
-                continue
-            }
-            try Self.makeDirectories(shard)
-            unlink(to)
-            if link(from, to) == 0 {
+            case .linked(let size):
+                report.blobBytes += size
                 report.blobsLinked += 1
-            } else if errno == EXDEV {
-                try FileCopy.copy(from, to)
+            case .copied(let size):
+                report.blobBytes += size
                 report.blobsCopied += 1
-            } else {
-                throw BackupError.io("link \(from) to \(to): \(String(cString: strerror(errno)))")
             }
             if index % 100 == 0 { await progress?("blobs: \(index + 1)/\(digests.count)") }
         }
+    }
+
+    private enum BlobCopy: Sendable {
+        case missing
+        case alreadyPresent(Int64)
+        case linked(Int64)
+        case copied(Int64)
+    }
+
+    /// One blob file into the backup: a hard link where the filesystem allows it, else a
+    /// copy; a file already there with the right size is kept. Blocking.
+    private static func copyBlob(_ from: String, to: String, shard: String) throws -> BlobCopy {
+        guard let size = DirectoryListing.size(from) else { return .missing }
+        if DirectoryListing.size(to) == size { return .alreadyPresent(size) }
+        try makeDirectories(shard)
+        unlink(to)
+        if link(from, to) == 0 { return .linked(size) }
+        let code = errno
+        guard code == EXDEV else { throw BackupError.io("link \(from) to \(to): \(String(cString: strerror(code)))") }
+        try FileCopy.copy(from, to)
+        return .copied(size)
     }
 
     private static func makeDirectories(_ path: String) throws {

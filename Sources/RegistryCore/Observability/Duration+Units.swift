@@ -11,11 +11,21 @@ extension Duration {
     /// In milliseconds, fractions included.
     public var milliseconds: Double { seconds * 1000 }
 
+    /// Seconds with three decimals (`0.500`), rounded up to the millisecond and never
+    /// negative, as SQLite's date modifiers take them: an operator's `500ms` is 500 ms.
+    public var secondsText: String {
+        Self.thousandths(max(0, Int64(milliseconds.rounded(.up))))
+    }
+
     /// Milliseconds with three decimals (`12.345`), as the access log writes them.
     public var millisecondsText: String {
         let (whole, attoseconds) = components
-        let micros = whole * 1_000_000 + attoseconds / 1_000_000_000_000
-        let fraction = String(micros % 1000)
-        return "\(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+        return Self.thousandths(whole * 1_000_000 + attoseconds / 1_000_000_000_000)
+    }
+
+    /// `value / 1000` with three decimals, exactly.
+    private static func thousandths(_ value: Int64) -> String {
+        let fraction = String(value % 1000)
+        return "\(value / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
     }
 }

@@ -24,15 +24,14 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
         /// Where the next chunk starts.
         var offset: Int64
         var chunksInFlight = 0
+        /// The first failure of a chunk: no more are sent, and the transfer ends (its
+        /// file closed, its write failed) once the chunks still queued have completed,
+        /// so no FileRegion in NIO's queue ever refers to a closed file.
+        var failure: (any Error)?
         let promise: EventLoopPromise<Void>?
-        /// Which transfer a chunk's completion belongs to (a failed transfer ends at its
-        /// first failure; the later completions of its chunks must not touch the next).
-        let number: Int
+
+        var isComplete: Bool { chunksInFlight == 0 && (failure != nil || offset == job.range.upperBound) }
     }
-    private var transfers = 0
-    /// Files of transfers that failed while chunks were still queued in NIO: each is
-    /// closed when the last of its chunks completes, never under a queued FileRegion.
-    private var draining: [Int: (file: NIOFileHandle, chunks: Int)] = [:]
 
     let jobs: SendfileJobs
     private var transfer: Transfer?
@@ -51,14 +50,12 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
         SendfileJobs.detach(from: context.channel)
         jobs.closeAll()
         // The channel is closed: NIO has failed every queued write, so no FileRegion
-        // refers to these files any more.
+        // refers to the file any more.
         if let transfer {
             self.transfer = nil
             try? transfer.job.file.close()
-            transfer.promise?.fail(ChannelError.ioOnClosedChannel)
+            transfer.promise?.fail(transfer.failure ?? ChannelError.ioOnClosedChannel)
         }
-        for (file, _) in draining.values { try? file.close() }
-        draining = [:]
         for (_, promise) in waiting { promise?.fail(ChannelError.ioOnClosedChannel) }
         waiting = []
     }
@@ -69,8 +66,7 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
             return
         }
         if case .body(.byteBuffer(let buffer)) = unwrapOutboundIn(data), let job = jobs.take(buffer) {
-            transfers += 1
-            transfer = Transfer(job: job, offset: job.range.lowerBound, promise: promise, number: transfers)
+            transfer = Transfer(job: job, offset: job.range.lowerBound, promise: promise)
             sendChunks(context: context)
             return
         }
@@ -86,56 +82,40 @@ final class SendfileHandler: ChannelOutboundHandler, RemovableChannelHandler {
     }
 
     private func sendChunks(context: ChannelHandlerContext) {
-        while var transfer, transfer.chunksInFlight < Self.chunksInFlight, transfer.offset < transfer.job.range.upperBound {
+        while var transfer, transfer.failure == nil, transfer.chunksInFlight < Self.chunksInFlight,
+              transfer.offset < transfer.job.range.upperBound {
             let end = min(transfer.offset + Self.chunkSize, transfer.job.range.upperBound)
             let region = FileRegion(fileHandle: transfer.job.file, readerIndex: Int(transfer.offset), endIndex: Int(end))
             transfer.offset = end
             transfer.chunksInFlight += 1
             self.transfer = transfer
             let sent = context.eventLoop.makePromise(of: Void.self)
-            let number = transfer.number
             sent.futureResult.assumeIsolated().whenComplete { result in
-                guard var current = self.transfer, current.number == number else {
-                    self.drained(number)
-                    return
-                }
+                // The transfer stays current until its last chunk completes; after
+                // handlerRemoved there is none.
+                guard var current = self.transfer else { return }
                 current.chunksInFlight -= 1
+                if case .failure(let error) = result, current.failure == nil { current.failure = error }
                 self.transfer = current
-                switch result {
-                case .failure(let error):
-                    self.finish(context: context, .failure(error))
-                case .success where current.offset < current.job.range.upperBound:
+                if current.isComplete {
+                    self.finish(context: context)
+                } else {
                     self.sendChunks(context: context)
-                case .success where current.chunksInFlight == 0:
-                    self.finish(context: context, .success(()))
-                case .success:
-                    break
                 }
             }
             context.writeAndFlush(wrapOutboundOut(.body(.fileRegion(region))), promise: sent)
         }
     }
 
-    private func drained(_ number: Int) {
-        guard var entry = draining[number] else { return }
-        entry.chunks -= 1
-        if entry.chunks > 0 {
-            draining[number] = entry
-        } else {
-            draining[number] = nil
-            try? entry.file.close()
-        }
-    }
-
-    private func finish(context: ChannelHandlerContext, _ result: Result<Void, any Error>) {
+    private func finish(context: ChannelHandlerContext) {
         guard let transfer else { return }
         self.transfer = nil
-        if transfer.chunksInFlight > 0 {
-            draining[transfer.number] = (transfer.job.file, transfer.chunksInFlight)
+        try? transfer.job.file.close()
+        if let failure = transfer.failure {
+            transfer.promise?.fail(failure)
         } else {
-            try? transfer.job.file.close()
+            transfer.promise?.succeed()
         }
-        transfer.promise?.completeWith(result)
         // What waited goes out in order; it may hold the next marker, which starts
         // another transfer and keeps the rest (and the flush) waiting again.
         let resumed = waiting

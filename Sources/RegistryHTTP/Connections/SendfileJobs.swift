@@ -40,12 +40,13 @@ final class SendfileJobs: Sendable {
         }
     }
 
-    /// How many body bytes `buffer` stands for: the range of its job when it is a
-    /// marker, else its own length (the access log and metrics count these).
-    func bodyLength(of buffer: ByteBuffer) -> Int {
-        guard buffer.readableBytes == 1 else { return buffer.readableBytes }
+    /// How many body bytes `buffer`, written on `channel`, stands for: the range of its
+    /// job when it is a marker, else its own length (the access log and metrics count
+    /// these). Only a one-byte buffer can be a marker, so only one costs a lookup.
+    static func bodyLength(of buffer: ByteBuffer, on channel: any Channel) -> Int {
+        guard buffer.readableBytes == 1, let jobs = of(channel) else { return buffer.readableBytes }
         let key = Self.key(buffer)
-        return jobs.withLock { $0[key].map { Int($0.range.count) } } ?? buffer.readableBytes
+        return jobs.jobs.withLock { $0[key].map { Int($0.range.count) } } ?? buffer.readableBytes
     }
 
     /// The connection went: nothing left here will be sent.

@@ -50,7 +50,7 @@ struct BlobController: Sendable {
                 headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(blob.size)"
             }
             headers[.contentLength] = String(range.count)
-            body = { [sendfile = context.sendfile] in BlobBodyWriter.body($0, range: range, sendfile: sendfile) }
+            body = { BlobBodyWriter.body($0, range: range, sendfile: context.sendfile) }
         }
         guard request.method != .head else { return Response(status: status, headers: headers) }
         return Response(status: status, headers: headers, body: body(try await registry.openBlob(digest)))

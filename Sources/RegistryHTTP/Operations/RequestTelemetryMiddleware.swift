@@ -41,13 +41,13 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
             finish(summary, status: ClientDisconnect.status, received: received.value, sent: 0, started: started)
             return response
         }
-        let sent = ByteCount(), sendfile = context.sendfile
+        let sent = ByteCount(), channel = context.channel
         let status = response.status.code
         let body = response.body
         response.body = ResponseBody(contentLength: body.contentLength) { writer in
             do {
                 try await body.write(writer.map { buffer in
-                    sent.add(sendfile?.bodyLength(of: buffer) ?? buffer.readableBytes)
+                    sent.add(SendfileJobs.bodyLength(of: buffer, on: channel))
                     return buffer
                 })
             } catch {
